@@ -1,0 +1,66 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HeraldError } from '../errors.ts';
+import type { ApiContext } from './context.ts';
+
+/** An unanswered request older than this is taken to have died; its key may be used again. */
+const STALE_IN_PROGRESS_MS = 60_000;
+const MAX_KEY_LENGTH = 256;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    idempotency: { scope: string; key: string; replayed: boolean } | undefined;
+  }
+}
+
+/**
+ * `idempotency-key` on a POST: the first request's 2xx answer is stored and sent again to
+ * later requests with the same key from the same caller, for `HERALD_IDEMPOTENCY_TTL_HOURS`.
+ * While the first is still running, a second gets 409. Failed requests are not remembered,
+ * so a client may retry them with the same key (the svix client does, on 5xx).
+ */
+export function registerIdempotency(app: FastifyInstance, ctx: ApiContext): void {
+  app.decorateRequest('idempotency', undefined);
+  const ttlMs = ctx.config.idempotencyTtlHours * 3_600_000;
+
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method !== 'POST' || request.principal === undefined) return;
+    const header = request.headers['idempotency-key'];
+    const key = Array.isArray(header) ? header[0] : header;
+    if (key === undefined || key === '') return;
+    if (key.length > MAX_KEY_LENGTH) {
+      throw new HeraldError('generic_error', `The idempotency-key header is longer than ${MAX_KEY_LENGTH} characters.`);
+    }
+    const scope = scopeOf(request);
+    const now = ctx.clock();
+    const found = await ctx.store.beginIdempotentRequest(scope, key, now, now - ttlMs, now - STALE_IN_PROGRESS_MS);
+    if (found.state === 'in_progress') {
+      throw new HeraldError('conflict', 'A request with this idempotency-key is still being processed; retry once it has finished.');
+    }
+    if (found.state === 'done') {
+      request.idempotency = { scope, key, replayed: true };
+      reply.code(found.statusCode).type('application/json').header('idempotent-replayed', 'true');
+      return reply.send(found.body);
+    }
+    request.idempotency = { scope, key, replayed: false };
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const claim = request.idempotency;
+    if (claim === undefined || claim.replayed) return payload;
+    request.idempotency = undefined;
+    if (reply.statusCode >= 200 && reply.statusCode < 300) {
+      const body = typeof payload === 'string' ? payload : payload === null || payload === undefined ? '' : String(payload);
+      await ctx.store.finishIdempotentRequest(claim.scope, claim.key, reply.statusCode, body);
+    } else {
+      await ctx.store.abandonIdempotentRequest(claim.scope, claim.key);
+    }
+    return payload;
+  });
+}
+
+/** Keys are per caller and per route, so two tokens or two routes never share an answer. */
+function scopeOf(request: FastifyRequest): string {
+  const principal = request.principal;
+  const who = principal === undefined ? 'anonymous' : principal.tokenId;
+  return `${who} ${request.routeOptions.url ?? ''} ${request.url.split('?')[0]}`;
+}

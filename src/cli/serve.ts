@@ -1,0 +1,68 @@
+import pino from 'pino';
+import { ConfigError, loadConfig, readConfigFile } from '../config/load.ts';
+import { startHerald } from '../server.ts';
+import type { ServeCommand } from './program.ts';
+
+/** `herald serve`: start, print how to reach Herald, and shut down cleanly on SIGTERM/SIGINT. */
+export async function runServe(
+  command: ServeCommand,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    const configPath = command.configFile ?? env.HERALD_CONFIG;
+    const file = configPath === undefined ? undefined : readConfigFile(configPath);
+    config = loadConfig({ env, file, flags: command.flags });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = pino({ level: config.logLevel, base: { service: 'herald' } });
+  const herald = await startHerald(config, logger);
+
+  const lines = [
+    '',
+    `  Herald is listening on ${herald.url}`,
+    `  API:      ${herald.url}/api/v1  (OpenAPI: ${herald.url}/api/v1/openapi.json)`,
+    `  Database: ${config.databaseUrl}`,
+  ];
+  if (herald.adminToken.source === 'generated') {
+    lines.push(
+      `  Admin token (shown only this once; Herald stores only its hash):`,
+      `      ${herald.adminToken.token}`,
+      `  Use it as:  curl -H "Authorization: Bearer <token>" ${herald.url}/api/v1/app`,
+    );
+  } else if (herald.adminToken.source === 'configured') {
+    lines.push('  Admin token: the one in HERALD_ADMIN_TOKEN (or --admin-token)');
+  } else {
+    lines.push(
+      '  Admin token: the one printed on first start. Lost it? Restart with HERALD_ADMIN_TOKEN=<new token> to replace it.',
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: draining in-flight deliveries');
+    herald.close().then(
+      () => {
+        logger.info('stopped cleanly');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

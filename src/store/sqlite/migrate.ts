@@ -1,0 +1,37 @@
+import type Database from 'better-sqlite3';
+import { initialSchema } from './migrations/001-initial.ts';
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every schema change, in order. Never edit a released one: add the next. */
+const migrations: readonly Migration[] = [{ version: 1, name: 'initial', sql: initialSchema }];
+
+/** Applies the migrations this database has not seen, each in its own transaction. */
+export function migrateSqlite(db: Database.Database): number[] {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+      (row) => row.version,
+    ),
+  );
+  const ran: number[] = [];
+  for (const migration of migrations) {
+    if (applied.has(migration.version)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        Date.now(),
+      );
+    }).immediate();
+    ran.push(migration.version);
+  }
+  return ran;
+}

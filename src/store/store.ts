@@ -1,0 +1,29 @@
+import type { ApplicationStore } from './application-store.ts';
+import type { AttemptStore } from './attempt-store.ts';
+import type { DeliveryStore } from './delivery-store.ts';
+import type { EndpointStore } from './endpoint-store.ts';
+import type { EventTypeStore } from './event-type-store.ts';
+import type { IdempotencyStore } from './idempotency-store.ts';
+import type { MessageStore } from './message-store.ts';
+import type { TokenStore } from './token-store.ts';
+
+/**
+ * Everything Herald keeps, behind one interface that every backend implements. Methods are
+ * units of work: each one is atomic on its own (one transaction), so services never hold a
+ * transaction open across an await. The contract suite in `store/contract/` is what a backend
+ * must pass.
+ */
+export interface Store
+  extends ApplicationStore,
+    EventTypeStore,
+    EndpointStore,
+    MessageStore,
+    DeliveryStore,
+    AttemptStore,
+    TokenStore,
+    IdempotencyStore {
+  readonly backend: 'sqlite';
+  /** Cheap round trip used by the health check. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
