@@ -18,17 +18,20 @@ export const errorCodes = {
   },
   forbidden: {
     status: 403,
-    description: 'The token is valid but may not act on this resource (an application-scoped token used outside its application).',
+    description:
+      'The token is valid but may not act on this resource (an application-scoped token used outside its application).',
   },
   not_found: { status: 404, description: 'No resource with this id or uid exists.' },
   route_not_found: { status: 404, description: 'No route matches this method and path.' },
   conflict: {
     status: 409,
-    description: 'A resource with this uid, name or eventId already exists, or a request with the same idempotency key is still in progress.',
+    description:
+      'A resource with this uid, name or eventId already exists, or a request with the same idempotency key is still in progress.',
   },
   payload_too_large: {
     status: 413,
-    description: 'The request body is larger than the configured limit (`HERALD_BODY_LIMIT_BYTES`).',
+    description:
+      'The request body is larger than the configured limit (`HERALD_BODY_LIMIT_BYTES`).',
   },
   unsupported_media_type: {
     status: 415,
@@ -36,12 +39,17 @@ export const errorCodes = {
   },
   validation_error: {
     status: 422,
-    description: 'The request is well-formed JSON but a field is missing, of the wrong type or out of range. `detail` lists each problem with its location.',
+    description:
+      'The request is well-formed JSON but a field is missing, of the wrong type or out of range. `detail` lists each problem with its location.',
   },
-  rate_limited: { status: 429, description: 'Too many requests; retry after the `Retry-After` header.' },
+  rate_limited: {
+    status: 429,
+    description: 'Too many requests; retry after the `Retry-After` header.',
+  },
   internal_error: {
     status: 500,
-    description: 'An unexpected fault inside Herald. The detail carries a request id to find in the logs.',
+    description:
+      'An unexpected fault inside Herald. The detail carries a request id to find in the logs.',
   },
   service_unavailable: {
     status: 503,

@@ -6,8 +6,8 @@ import { type Clock, systemClock } from './core/clock.ts';
 import { createIdGenerator, type IdGenerator } from './core/ids.ts';
 import { createDispatcher, type Dispatcher } from './delivery/dispatcher.ts';
 import { type AdminTokenState, ensureAdminToken } from './services/admin-token.ts';
-import type { Store } from './store/store.ts';
 import { openSqliteStore, sqlitePathFromUrl } from './store/sqlite/sqlite-store.ts';
+import type { Store } from './store/store.ts';
 
 export interface HeraldDeps {
   clock?: Clock;
@@ -31,16 +31,29 @@ export interface RunningHerald {
 }
 
 export function openStore(config: Config): Store {
-  return openSqliteStore({ path: sqlitePathFromUrl(config.databaseUrl), synchronous: config.sqliteSynchronous });
+  return openSqliteStore({
+    path: sqlitePathFromUrl(config.databaseUrl),
+    synchronous: config.sqliteSynchronous,
+  });
 }
 
 /** The composition root: store -> services -> HTTP API -> dispatcher, then listen. */
-export async function startHerald(config: Config, logger: Logger, deps: HeraldDeps = {}): Promise<RunningHerald> {
+export async function startHerald(
+  config: Config,
+  logger: Logger,
+  deps: HeraldDeps = {},
+): Promise<RunningHerald> {
   const clock = deps.clock ?? systemClock;
   const newId = deps.newId ?? createIdGenerator(clock);
   const store = deps.store ?? openStore(config);
   const adminToken = await ensureAdminToken(store, config.adminToken, newId, clock);
-  const dispatcher = createDispatcher({ store, config, clock, newId, logger: logger.child({ component: 'dispatcher' }) });
+  const dispatcher = createDispatcher({
+    store,
+    config,
+    clock,
+    newId,
+    logger: logger.child({ component: 'dispatcher' }),
+  });
   const ctx: ApiContext = {
     store,
     config,

@@ -25,7 +25,9 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
   const logger = options.logger ?? false;
   const isInstance = typeof logger === 'object' && logger !== null && 'child' in logger;
   const app = Fastify({
-    ...(isInstance ? { loggerInstance: logger as FastifyServerOptions['loggerInstance'] } : { logger: logger as FastifyServerOptions['logger'] }),
+    ...(isInstance
+      ? { loggerInstance: logger as FastifyServerOptions['loggerInstance'] }
+      : { logger: logger as FastifyServerOptions['logger'] }),
     bodyLimit: ctx.config.bodyLimitBytes,
     // Per-request info logs would cost more than the publish itself on the hot path.
     logController: new LogController({ disableRequestLogging: true }),
@@ -33,8 +35,20 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
     requestIdHeader: 'x-request-id',
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
-  const coercing = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
+  const strict = new Ajv({
+    coerceTypes: false,
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors: true,
+    strict: false,
+  });
+  const coercing = new Ajv({
+    coerceTypes: 'array',
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors: true,
+    strict: false,
+  });
   const addFormats = formatsModule.default as unknown as (ajv: Ajv) => Ajv;
   addFormats(strict);
   addFormats(coercing);
@@ -48,7 +62,10 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, secureJson.parse(text, undefined, { protoAction: 'remove', constructorAction: 'remove' }));
+      done(
+        null,
+        secureJson.parse(text, undefined, { protoAction: 'remove', constructorAction: 'remove' }),
+      );
     } catch (error) {
       done(error as Error, undefined);
     }
@@ -61,7 +78,8 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
       info: {
         title: 'Herald API',
         version: '1.0.0',
-        description: 'Herald is a self-hosted webhook gateway. Its API is compatible with the Svix API v1.',
+        description:
+          'Herald is a self-hosted webhook gateway. Its API is compatible with the Svix API v1.',
       },
       components: { securitySchemes: { HTTPBearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ HTTPBearer: [] }],

@@ -32,7 +32,10 @@ export function registerAuth(app: FastifyInstance, ctx: ApiContext): void {
     } else if (token.appId !== null) {
       request.principal = { kind: 'app', tokenId: token.id, appId: token.appId };
     } else {
-      throw new HeraldError('authentication_failed', 'The bearer token is not bound to an application.');
+      throw new HeraldError(
+        'authentication_failed',
+        'The bearer token is not bound to an application.',
+      );
     }
   });
 }

@@ -18,11 +18,15 @@ export function toValidationProblems(
     if (issue.keyword === 'required' && typeof issue.params.missingProperty === 'string') {
       path.push(issue.params.missingProperty);
     }
-    if (issue.keyword === 'additionalProperties' && typeof issue.params.additionalProperty === 'string') {
+    if (
+      issue.keyword === 'additionalProperties' &&
+      typeof issue.params.additionalProperty === 'string'
+    ) {
       path.push(issue.params.additionalProperty);
     }
     const loc = [part === 'querystring' ? 'query' : part === 'params' ? 'path' : part, ...path];
-    const type = issue.keyword === 'required' ? 'value_error.missing' : `value_error.${issue.keyword}`;
+    const type =
+      issue.keyword === 'required' ? 'value_error.missing' : `value_error.${issue.keyword}`;
     return { loc, msg: issue.message ?? 'is not valid', type };
   });
 }
@@ -36,26 +40,43 @@ export function classifyError(error: FastifyError | HeraldError | Error, request
   if (error instanceof HeraldError) return send(error.code, error.detail);
   const fe = error as FastifyError & { validationContext?: string };
   if (Array.isArray(fe.validation)) {
-    return send('validation_error', toValidationProblems(fe.validationContext ?? 'body', fe.validation as AjvIssue[]));
+    return send(
+      'validation_error',
+      toValidationProblems(fe.validationContext ?? 'body', fe.validation as AjvIssue[]),
+    );
   }
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return send('payload_too_large', 'The request body is larger than this server accepts (HERALD_BODY_LIMIT_BYTES).');
+      return send(
+        'payload_too_large',
+        'The request body is larger than this server accepts (HERALD_BODY_LIMIT_BYTES).',
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return send('unsupported_media_type', 'Send the body as JSON with `content-type: application/json`.');
+      return send(
+        'unsupported_media_type',
+        'Send the body as JSON with `content-type: application/json`.',
+      );
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return send('invalid_json', 'The request body is not valid JSON.');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return send('generic_error', 'The Content-Length header does not match the body.');
   }
-  if (error instanceof SyntaxError) return send('invalid_json', `The request body is not valid JSON: ${error.message}`);
+  if (error instanceof SyntaxError)
+    return send('invalid_json', `The request body is not valid JSON: ${error.message}`);
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     if (fe.statusCode === 413) return send('payload_too_large', 'The request body is too large.');
-    if (fe.statusCode === 415) return send('unsupported_media_type', 'Send the body as JSON with `content-type: application/json`.');
+    if (fe.statusCode === 415)
+      return send(
+        'unsupported_media_type',
+        'Send the body as JSON with `content-type: application/json`.',
+      );
     return send('generic_error', fe.message);
   }
-  return send('internal_error', `Herald hit an unexpected error; look for request id ${requestId} in its logs.`);
+  return send(
+    'internal_error',
+    `Herald hit an unexpected error; look for request id ${requestId} in its logs.`,
+  );
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {
@@ -65,9 +86,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     reply.code(status).type('application/json').send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).type('application/json').send({
-      code: 'route_not_found',
-      detail: `No route ${request.method} ${request.url.split('?')[0]}. The API lives under /api/v1; see /api/v1/openapi.json.`,
-    });
+    reply
+      .code(404)
+      .type('application/json')
+      .send({
+        code: 'route_not_found',
+        detail: `No route ${request.method} ${request.url.split('?')[0]}. The API lives under /api/v1; see /api/v1/openapi.json.`,
+      });
   });
 }

@@ -28,13 +28,25 @@ export function registerIdempotency(app: FastifyInstance, ctx: ApiContext): void
     const key = Array.isArray(header) ? header[0] : header;
     if (key === undefined || key === '') return;
     if (key.length > MAX_KEY_LENGTH) {
-      throw new HeraldError('generic_error', `The idempotency-key header is longer than ${MAX_KEY_LENGTH} characters.`);
+      throw new HeraldError(
+        'generic_error',
+        `The idempotency-key header is longer than ${MAX_KEY_LENGTH} characters.`,
+      );
     }
     const scope = scopeOf(request);
     const now = ctx.clock();
-    const found = await ctx.store.beginIdempotentRequest(scope, key, now, now - ttlMs, now - STALE_IN_PROGRESS_MS);
+    const found = await ctx.store.beginIdempotentRequest(
+      scope,
+      key,
+      now,
+      now - ttlMs,
+      now - STALE_IN_PROGRESS_MS,
+    );
     if (found.state === 'in_progress') {
-      throw new HeraldError('conflict', 'A request with this idempotency-key is still being processed; retry once it has finished.');
+      throw new HeraldError(
+        'conflict',
+        'A request with this idempotency-key is still being processed; retry once it has finished.',
+      );
     }
     if (found.state === 'done') {
       request.idempotency = { scope, key, replayed: true };
@@ -49,7 +61,12 @@ export function registerIdempotency(app: FastifyInstance, ctx: ApiContext): void
     if (claim === undefined || claim.replayed) return payload;
     request.idempotency = undefined;
     if (reply.statusCode >= 200 && reply.statusCode < 300) {
-      const body = typeof payload === 'string' ? payload : payload === null || payload === undefined ? '' : String(payload);
+      const body =
+        typeof payload === 'string'
+          ? payload
+          : payload === null || payload === undefined
+            ? ''
+            : String(payload);
       await ctx.store.finishIdempotentRequest(claim.scope, claim.key, reply.statusCode, body);
     } else {
       await ctx.store.abandonIdempotentRequest(claim.scope, claim.key);

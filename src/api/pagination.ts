@@ -4,8 +4,15 @@ import type { Page, PageRequest } from '../store/records.ts';
 
 /** Query parameters every list accepts. */
 export const PaginationQuery = {
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 50, description: 'Items per page (1-250).' })),
-  iterator: Type.Optional(Type.String({ maxLength: 300, description: 'The `iterator` or `prevIterator` of a previous page.' })),
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 250, default: 50, description: 'Items per page (1-250).' }),
+  ),
+  iterator: Type.Optional(
+    Type.String({
+      maxLength: 300,
+      description: 'The `iterator` or `prevIterator` of a previous page.',
+    }),
+  ),
   order: Type.Optional(Type.Union([Type.Literal('ascending'), Type.Literal('descending')])),
 };
 
@@ -13,7 +20,10 @@ const PaginationQuerySchema = Type.Object(PaginationQuery);
 type PaginationInput = Static<typeof PaginationQuerySchema>;
 
 /** The list envelope of the Svix API. */
-export function ListResponse<T extends import('@sinclair/typebox').TSchema>(item: T, title: string) {
+export function ListResponse<T extends import('@sinclair/typebox').TSchema>(
+  item: T,
+  title: string,
+) {
   return Type.Object(
     {
       data: Type.Array(item),
@@ -39,8 +49,10 @@ export function planList(query: PaginationInput, defaultOrder: PageRequest['orde
   const order = query.order ?? defaultOrder;
   const limit = query.limit ?? 50;
   const iterator = query.iterator;
-  if (iterator === undefined || iterator === '') return { page: { limit, order }, backwards: false };
-  if (/[\s\0]/.test(iterator)) throw new HeraldError('invalid_iterator', 'The iterator is not one this list returned.');
+  if (iterator === undefined || iterator === '')
+    return { page: { limit, order }, backwards: false };
+  if (/[\s\0]/.test(iterator))
+    throw new HeraldError('invalid_iterator', 'The iterator is not one this list returned.');
   if (iterator.startsWith('-')) {
     const flipped = order === 'ascending' ? 'descending' : 'ascending';
     return { page: { limit, order: flipped, cursor: iterator.slice(1) }, backwards: true };
@@ -59,7 +71,8 @@ export function toListResponse<T, O>(
   const last = items[items.length - 1];
   return {
     data: items.map(toOut),
-    iterator: last === undefined ? (plan.backwards ? (plan.page.cursor ?? null) : null) : keyOf(last),
+    iterator:
+      last === undefined ? (plan.backwards ? (plan.page.cursor ?? null) : null) : keyOf(last),
     prevIterator: first === undefined ? null : `-${keyOf(first)}`,
     done: plan.backwards ? false : result.done,
   };

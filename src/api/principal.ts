@@ -4,7 +4,9 @@ import type { ApplicationRecord } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 
 /** Who is calling: the organisation's admin, or a token scoped to one application. */
-export type Principal = { kind: 'admin'; tokenId: string } | { kind: 'app'; tokenId: string; appId: string };
+export type Principal =
+  | { kind: 'admin'; tokenId: string }
+  | { kind: 'app'; tokenId: string; appId: string };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,7 +16,10 @@ declare module 'fastify' {
 
 export function principalOf(request: FastifyRequest): Principal {
   if (request.principal === undefined) {
-    throw new HeraldError('authentication_failed', 'This route needs an Authorization: Bearer <token> header.');
+    throw new HeraldError(
+      'authentication_failed',
+      'This route needs an Authorization: Bearer <token> header.',
+    );
   }
   return request.principal;
 }
@@ -22,7 +27,10 @@ export function principalOf(request: FastifyRequest): Principal {
 /** For organisation-wide routes: application-scoped tokens get 403. */
 export function requireAdmin(request: FastifyRequest): void {
   if (principalOf(request).kind !== 'admin') {
-    throw new HeraldError('forbidden', 'This route needs the organisation admin token; an application-scoped token may only use its own application\'s routes.');
+    throw new HeraldError(
+      'forbidden',
+      "This route needs the organisation admin token; an application-scoped token may only use its own application's routes.",
+    );
   }
 }
 

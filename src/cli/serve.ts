@@ -51,7 +51,10 @@ export async function runServe(
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: draining in-flight deliveries');
+    logger.info(
+      { signal, deadlineMs: config.shutdownTimeoutMs },
+      'shutting down: draining in-flight deliveries',
+    );
     herald.close().then(
       () => {
         logger.info('stopped cleanly');

@@ -75,7 +75,10 @@ export function loadConfig(input: ConfigInput = {}): Config {
       `${settings[2].env}: '${out.databaseUrl}' is not supported; use sqlite:<path> (for example sqlite:./data/herald.db)`,
     );
   }
-  if (typeof out.operationalWebhookSecret === 'string' && !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(out.operationalWebhookSecret)) {
+  if (
+    typeof out.operationalWebhookSecret === 'string' &&
+    !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(out.operationalWebhookSecret)
+  ) {
     problems.push('HERALD_OPERATIONAL_WEBHOOK_SECRET: must look like whsec_<base64>');
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -107,12 +110,15 @@ function parseValue(setting: Setting, raw: unknown): { value: unknown } | string
   switch (type.kind) {
     case 'integer':
     case 'number': {
-      const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw.trim()) : Number.NaN;
+      const n =
+        typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw.trim()) : Number.NaN;
       if (!Number.isFinite(n) || (typeof raw === 'string' && raw.trim() === '')) {
         return `expected a number, got '${String(raw)}'`;
       }
-      if (type.kind === 'integer' && !Number.isInteger(n)) return `expected a whole number, got '${String(raw)}'`;
-      if (n < type.min || n > type.max) return `must be between ${type.min} and ${type.max}, got ${n}`;
+      if (type.kind === 'integer' && !Number.isInteger(n))
+        return `expected a whole number, got '${String(raw)}'`;
+      if (n < type.min || n > type.max)
+        return `must be between ${type.min} and ${type.max}, got ${n}`;
       return { value: n };
     }
     case 'string':
@@ -122,7 +128,8 @@ function parseValue(setting: Setting, raw: unknown): { value: unknown } | string
       if (typeof raw !== 'string') return `expected a URL string, got ${typeof raw}`;
       try {
         const url = new URL(raw);
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be an http(s) URL, got '${raw}'`;
+        if (url.protocol !== 'http:' && url.protocol !== 'https:')
+          return `must be an http(s) URL, got '${raw}'`;
       } catch {
         return `must be an http(s) URL, got '${raw}'`;
       }
@@ -136,7 +143,10 @@ function parseValue(setting: Setting, raw: unknown): { value: unknown } | string
     case 'seconds-list': {
       const parts = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : [];
       const values = parts.map((p) => (typeof p === 'number' ? p : Number(String(p).trim())));
-      if (values.length === 0 || values.some((v) => !Number.isFinite(v) || v < 0 || v > 7 * 86400)) {
+      if (
+        values.length === 0 ||
+        values.some((v) => !Number.isFinite(v) || v < 0 || v > 7 * 86400)
+      ) {
         return `expected comma-separated seconds (each 0 to 604800), got '${String(raw)}'`;
       }
       return { value: Object.freeze(values) };

@@ -53,7 +53,7 @@ export const settings = [
     flag: '--sqlite-synchronous',
     type: { kind: 'enum', values: ['full', 'normal'] },
     default: 'full',
-    doc: "SQLite durability. `full` syncs the write-ahead log on every commit: an accepted message survives a process crash, an OS crash and a power cut. `normal` survives a process crash (kill -9) but may lose the last commits on a power cut or OS crash, for more throughput on slow disks.",
+    doc: 'SQLite durability. `full` syncs the write-ahead log on every commit: an accepted message survives a process crash, an OS crash and a power cut. `normal` survives a process crash (kill -9) but may lose the last commits on a power cut or OS crash, for more throughput on slow disks.',
   },
   {
     key: 'adminToken',
@@ -115,7 +115,7 @@ export const settings = [
     flag: '--retry-after-max-seconds',
     type: { kind: 'integer', min: 1, max: 86400 },
     default: 3600,
-    doc: 'Upper bound on a receiver\'s `Retry-After` header; longer values are clamped to this.',
+    doc: "Upper bound on a receiver's `Retry-After` header; longer values are clamped to this.",
   },
   {
     key: 'deliveryTimeoutMs',

@@ -23,7 +23,7 @@ export function createIdGenerator(now: () => number = Date.now): IdGenerator {
     if (ms === lastMs) {
       value = last + 1n;
     } else {
-      value = (BigInt(ms) << 80n) | BigInt(`0x${randomBytes(10).toString('hex')}`) >> 1n;
+      value = (BigInt(ms) << 80n) | (BigInt(`0x${randomBytes(10).toString('hex')}`) >> 1n);
     }
     lastMs = ms;
     last = value;

@@ -25,12 +25,26 @@ export async function ensureAdminToken(
     const existing = await store.findTokenByHash(hash);
     if (existing?.kind !== 'admin') {
       await store.deleteTokensOfKind('admin');
-      await store.insertToken({ id: newId('tok'), kind: 'admin', hash, appId: null, createdAt: clock(), expiresAt: null });
+      await store.insertToken({
+        id: newId('tok'),
+        kind: 'admin',
+        hash,
+        appId: null,
+        createdAt: clock(),
+        expiresAt: null,
+      });
     }
     return { source: 'configured' };
   }
   if ((await store.countTokens('admin')) > 0) return { source: 'stored' };
   const token = generateToken('sk');
-  await store.insertToken({ id: newId('tok'), kind: 'admin', hash: hashToken(token), appId: null, createdAt: clock(), expiresAt: null });
+  await store.insertToken({
+    id: newId('tok'),
+    kind: 'admin',
+    hash: hashToken(token),
+    appId: null,
+    createdAt: clock(),
+    expiresAt: null,
+  });
   return { source: 'generated', token };
 }

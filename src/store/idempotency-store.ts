@@ -17,7 +17,12 @@ export interface IdempotencyStore {
     staleBefore: number,
   ): Promise<IdempotencyBegin>;
   /** Stores the 2xx response for replay. */
-  finishIdempotentRequest(scope: string, key: string, statusCode: number, body: string): Promise<void>;
+  finishIdempotentRequest(
+    scope: string,
+    key: string,
+    statusCode: number,
+    body: string,
+  ): Promise<void>;
   /** Forgets a claimed key whose request did not succeed, so it may be retried. */
   abandonIdempotentRequest(scope: string, key: string): Promise<void>;
   /** Deletes entries created before `before`; returns how many. */

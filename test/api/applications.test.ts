@@ -12,7 +12,11 @@ describe('applications API', () => {
   });
 
   it('creates, reads by id and uid, updates, patches and deletes', async () => {
-    const created = await api.request('POST', '/api/v1/app', { name: 'Shop', uid: 'shop-1', metadata: { tier: 'gold' } });
+    const created = await api.request('POST', '/api/v1/app', {
+      name: 'Shop',
+      uid: 'shop-1',
+      metadata: { tier: 'gold' },
+    });
     assert.equal(created.statusCode, 201);
     const app = created.json();
     assert.match(app.id, /^app_/);
@@ -23,7 +27,11 @@ describe('applications API', () => {
     assert.equal((await api.request('GET', `/api/v1/app/${app.id}`)).json().name, 'Shop');
     assert.equal((await api.request('GET', '/api/v1/app/shop-1/')).json().id, app.id);
 
-    const put = await api.request('PUT', '/api/v1/app/shop-1', { name: 'Shop 2', uid: 'shop-1', rateLimit: 10 });
+    const put = await api.request('PUT', '/api/v1/app/shop-1', {
+      name: 'Shop 2',
+      uid: 'shop-1',
+      rateLimit: 10,
+    });
     assert.equal(put.statusCode, 200);
     assert.equal(put.json().throttleRate, 10);
     assert.equal(put.json().rateLimit, 10);
@@ -50,7 +58,10 @@ describe('applications API', () => {
     const second = await api.request('POST', '/api/v1/app', { name: 'B', uid: 'dup' });
     assert.equal(second.statusCode, 409);
     assert.equal(second.json().code, 'conflict');
-    const again = await api.request('POST', '/api/v1/app?get_if_exists=true', { name: 'B', uid: 'dup' });
+    const again = await api.request('POST', '/api/v1/app?get_if_exists=true', {
+      name: 'B',
+      uid: 'dup',
+    });
     assert.equal(again.statusCode, 200);
     assert.equal(again.json().id, first.json().id);
   });
@@ -59,19 +70,44 @@ describe('applications API', () => {
     const fresh = await createTestApi();
     try {
       const ids: string[] = [];
-      for (let i = 0; i < 5; i++) ids.push((await fresh.request('POST', '/api/v1/app', { name: `app ${i}` })).json().id);
+      for (let i = 0; i < 5; i++)
+        ids.push((await fresh.request('POST', '/api/v1/app', { name: `app ${i}` })).json().id);
       const page1 = (await fresh.request('GET', '/api/v1/app?limit=2')).json();
-      assert.deepEqual(page1.data.map((a: { id: string }) => a.id), ids.slice(0, 2));
+      assert.deepEqual(
+        page1.data.map((a: { id: string }) => a.id),
+        ids.slice(0, 2),
+      );
       assert.equal(page1.done, false);
-      const page2 = (await fresh.request('GET', `/api/v1/app?limit=2&iterator=${page1.iterator}`)).json();
-      assert.deepEqual(page2.data.map((a: { id: string }) => a.id), ids.slice(2, 4));
-      const back = (await fresh.request('GET', `/api/v1/app?limit=2&iterator=${encodeURIComponent(page2.prevIterator)}`)).json();
-      assert.deepEqual(back.data.map((a: { id: string }) => a.id), ids.slice(0, 2));
-      const page3 = (await fresh.request('GET', `/api/v1/app?limit=2&iterator=${page2.iterator}`)).json();
-      assert.deepEqual(page3.data.map((a: { id: string }) => a.id), ids.slice(4));
+      const page2 = (
+        await fresh.request('GET', `/api/v1/app?limit=2&iterator=${page1.iterator}`)
+      ).json();
+      assert.deepEqual(
+        page2.data.map((a: { id: string }) => a.id),
+        ids.slice(2, 4),
+      );
+      const back = (
+        await fresh.request(
+          'GET',
+          `/api/v1/app?limit=2&iterator=${encodeURIComponent(page2.prevIterator)}`,
+        )
+      ).json();
+      assert.deepEqual(
+        back.data.map((a: { id: string }) => a.id),
+        ids.slice(0, 2),
+      );
+      const page3 = (
+        await fresh.request('GET', `/api/v1/app?limit=2&iterator=${page2.iterator}`)
+      ).json();
+      assert.deepEqual(
+        page3.data.map((a: { id: string }) => a.id),
+        ids.slice(4),
+      );
       assert.equal(page3.done, true);
       const desc = (await fresh.request('GET', '/api/v1/app?order=descending&limit=250')).json();
-      assert.deepEqual(desc.data.map((a: { id: string }) => a.id), [...ids].reverse());
+      assert.deepEqual(
+        desc.data.map((a: { id: string }) => a.id),
+        [...ids].reverse(),
+      );
     } finally {
       await fresh.close();
     }
@@ -127,7 +163,12 @@ describe('applications API', () => {
     assert.equal(first.statusCode, 201);
     assert.equal(second.statusCode, 201);
     assert.equal(second.json().id, first.json().id);
-    const other = await api.request('POST', '/api/v1/app', { name: 'Idem' }, { headers: { 'idempotency-key': 'auto_def' } });
+    const other = await api.request(
+      'POST',
+      '/api/v1/app',
+      { name: 'Idem' },
+      { headers: { 'idempotency-key': 'auto_def' } },
+    );
     assert.notEqual(other.json().id, first.json().id);
   });
 

@@ -4,8 +4,8 @@ import type { ApiContext } from '../../src/api/context.ts';
 import { type Config, loadConfig } from '../../src/config/load.ts';
 import { createIdGenerator } from '../../src/core/ids.ts';
 import { ensureAdminToken } from '../../src/services/admin-token.ts';
-import type { Store } from '../../src/store/store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../../src/store/store.ts';
 
 export const ADMIN_TOKEN = 'sk_test_admin_token';
 
@@ -66,7 +66,9 @@ export async function createTestApi(
         method,
         url,
         headers,
-        ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+        ...(body === undefined
+          ? {}
+          : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
       });
     },
     async close() {

@@ -1,6 +1,6 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ApplicationRecord } from '../../store/records.ts';
 import type { ApiContext } from '../context.ts';
 import { ListResponse, PaginationQuery, planList, toListResponse } from '../pagination.ts';
@@ -47,101 +47,149 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsync {
     const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
     const { store } = ctx;
 
-    app.get('/app', {
-      schema: {
-        summary: 'List Applications',
-        tags,
-        querystring: Type.Object(PaginationQuery),
-        response: { 200: ListResponse(ApplicationOut, 'ListResponse_ApplicationOut_'), ...errorResponses },
+    app.get(
+      '/app',
+      {
+        schema: {
+          summary: 'List Applications',
+          tags,
+          querystring: Type.Object(PaginationQuery),
+          response: {
+            200: ListResponse(ApplicationOut, 'ListResponse_ApplicationOut_'),
+            ...errorResponses,
+          },
+        },
       },
-    }, async (request) => {
-      requireAdmin(request);
-      const plan = planList(request.query, 'ascending');
-      const page = await store.listApplications(plan.page);
-      return toListResponse(page, plan, (a) => a.id, toApplicationOut);
-    });
-
-    app.post('/app', {
-      schema: {
-        summary: 'Create Application',
-        tags,
-        querystring: Type.Object({ get_if_exists: Type.Optional(Type.Boolean({ default: false })) }),
-        body: ApplicationIn,
-        response: { 200: ApplicationOut, 201: ApplicationOut, ...errorResponses },
-      },
-    }, async (request, reply) => {
-      requireAdmin(request);
-      const body = request.body;
-      if (request.query.get_if_exists && body.uid) {
-        const existing = await store.getApplication(body.uid);
-        if (existing !== null && !existing.internal) return reply.code(200).send(toApplicationOut(existing));
-      }
-      const record = newApplication(ctx, body);
-      await store.insertApplication(record);
-      return reply.code(201).send(toApplicationOut(record));
-    });
-
-    app.get('/app/:app_id', {
-      schema: { summary: 'Get Application', tags, params: AppIdParams, response: { 200: ApplicationOut, ...errorResponses } },
-    }, async (request) => toApplicationOut(await loadApplication(store, request, request.params.app_id)));
-
-    app.put('/app/:app_id', {
-      schema: {
-        summary: 'Update Application',
-        description: 'Replaces the application, or creates it (201) with this uid when it does not exist.',
-        tags,
-        params: AppIdParams,
-        body: ApplicationIn,
-        response: { 200: ApplicationOut, 201: ApplicationOut, ...errorResponses },
-      },
-    }, async (request, reply) => {
-      const idOrUid = request.params.app_id;
-      const existing = await store.getApplication(idOrUid);
-      if (existing === null || existing.internal) {
+      async (request) => {
         requireAdmin(request);
-        const record = newApplication(ctx, request.body, idOrUid);
+        const plan = planList(request.query, 'ascending');
+        const page = await store.listApplications(plan.page);
+        return toListResponse(page, plan, (a) => a.id, toApplicationOut);
+      },
+    );
+
+    app.post(
+      '/app',
+      {
+        schema: {
+          summary: 'Create Application',
+          tags,
+          querystring: Type.Object({
+            get_if_exists: Type.Optional(Type.Boolean({ default: false })),
+          }),
+          body: ApplicationIn,
+          response: { 200: ApplicationOut, 201: ApplicationOut, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        requireAdmin(request);
+        const body = request.body;
+        if (request.query.get_if_exists && body.uid) {
+          const existing = await store.getApplication(body.uid);
+          if (existing !== null && !existing.internal)
+            return reply.code(200).send(toApplicationOut(existing));
+        }
+        const record = newApplication(ctx, body);
         await store.insertApplication(record);
         return reply.code(201).send(toApplicationOut(record));
-      }
-      const current = await loadApplication(store, request, idOrUid);
-      const body = request.body;
-      const updated: ApplicationRecord = {
-        ...current,
-        name: body.name,
-        uid: body.uid ?? null,
-        throttleRate: body.throttleRate ?? body.rateLimit ?? null,
-        metadata: body.metadata ?? {},
-        updatedAt: ctx.clock(),
-      };
-      await store.updateApplication(updated);
-      return toApplicationOut(updated);
-    });
+      },
+    );
 
-    app.patch('/app/:app_id', {
-      schema: { summary: 'Patch Application', tags, params: AppIdParams, body: ApplicationPatch, response: { 200: ApplicationOut, ...errorResponses } },
-    }, async (request) => {
-      const current = await loadApplication(store, request, request.params.app_id);
-      const body = request.body;
-      const rate = body.throttleRate !== undefined ? body.throttleRate : body.rateLimit;
-      const updated: ApplicationRecord = {
-        ...current,
-        name: body.name ?? current.name,
-        uid: body.uid !== undefined ? body.uid : current.uid,
-        throttleRate: rate !== undefined ? rate : current.throttleRate,
-        metadata: body.metadata ?? current.metadata,
-        updatedAt: ctx.clock(),
-      };
-      await store.updateApplication(updated);
-      return toApplicationOut(updated);
-    });
+    app.get(
+      '/app/:app_id',
+      {
+        schema: {
+          summary: 'Get Application',
+          tags,
+          params: AppIdParams,
+          response: { 200: ApplicationOut, ...errorResponses },
+        },
+      },
+      async (request) =>
+        toApplicationOut(await loadApplication(store, request, request.params.app_id)),
+    );
 
-    app.delete('/app/:app_id', {
-      schema: { summary: 'Delete Application', tags, params: AppIdParams, response: { 204: Type.Null(), ...errorResponses } },
-    }, async (request, reply) => {
-      requireAdmin(request);
-      const current = await loadApplication(store, request, request.params.app_id);
-      await store.deleteApplication(current.id);
-      return reply.code(204).send(null);
-    });
+    app.put(
+      '/app/:app_id',
+      {
+        schema: {
+          summary: 'Update Application',
+          description:
+            'Replaces the application, or creates it (201) with this uid when it does not exist.',
+          tags,
+          params: AppIdParams,
+          body: ApplicationIn,
+          response: { 200: ApplicationOut, 201: ApplicationOut, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const idOrUid = request.params.app_id;
+        const existing = await store.getApplication(idOrUid);
+        if (existing === null || existing.internal) {
+          requireAdmin(request);
+          const record = newApplication(ctx, request.body, idOrUid);
+          await store.insertApplication(record);
+          return reply.code(201).send(toApplicationOut(record));
+        }
+        const current = await loadApplication(store, request, idOrUid);
+        const body = request.body;
+        const updated: ApplicationRecord = {
+          ...current,
+          name: body.name,
+          uid: body.uid ?? null,
+          throttleRate: body.throttleRate ?? body.rateLimit ?? null,
+          metadata: body.metadata ?? {},
+          updatedAt: ctx.clock(),
+        };
+        await store.updateApplication(updated);
+        return toApplicationOut(updated);
+      },
+    );
+
+    app.patch(
+      '/app/:app_id',
+      {
+        schema: {
+          summary: 'Patch Application',
+          tags,
+          params: AppIdParams,
+          body: ApplicationPatch,
+          response: { 200: ApplicationOut, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const current = await loadApplication(store, request, request.params.app_id);
+        const body = request.body;
+        const rate = body.throttleRate !== undefined ? body.throttleRate : body.rateLimit;
+        const updated: ApplicationRecord = {
+          ...current,
+          name: body.name ?? current.name,
+          uid: body.uid !== undefined ? body.uid : current.uid,
+          throttleRate: rate !== undefined ? rate : current.throttleRate,
+          metadata: body.metadata ?? current.metadata,
+          updatedAt: ctx.clock(),
+        };
+        await store.updateApplication(updated);
+        return toApplicationOut(updated);
+      },
+    );
+
+    app.delete(
+      '/app/:app_id',
+      {
+        schema: {
+          summary: 'Delete Application',
+          tags,
+          params: AppIdParams,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        requireAdmin(request);
+        const current = await loadApplication(store, request, request.params.app_id);
+        await store.deleteApplication(current.id);
+        return reply.code(204).send(null);
+      },
+    );
   };
 }

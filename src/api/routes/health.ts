@@ -8,7 +8,8 @@ export function healthRoutes(ctx: ApiContext): FastifyPluginAsync {
       url: '/health',
       schema: {
         summary: 'Health',
-        description: '204 when the database answers and the dispatcher runs; 503 with a JSON error otherwise.',
+        description:
+          '204 when the database answers and the dispatcher runs; 503 with a JSON error otherwise.',
         tags: ['Health'],
         security: [],
       },
@@ -16,10 +17,15 @@ export function healthRoutes(ctx: ApiContext): FastifyPluginAsync {
         try {
           await ctx.store.ping();
         } catch {
-          return reply.code(503).send({ code: 'service_unavailable', detail: 'The database does not answer.' });
+          return reply
+            .code(503)
+            .send({ code: 'service_unavailable', detail: 'The database does not answer.' });
         }
         if (!ctx.dispatcherRunning()) {
-          return reply.code(503).send({ code: 'service_unavailable', detail: 'The delivery dispatcher is not running.' });
+          return reply.code(503).send({
+            code: 'service_unavailable',
+            detail: 'The delivery dispatcher is not running.',
+          });
         }
         return reply.code(204).send();
       },

@@ -5,9 +5,15 @@ import { UID_PATTERN } from '../../core/ids.ts';
 export const Uid = Type.String({ pattern: UID_PATTERN, minLength: 1, maxLength: 256 });
 export const Nullable = <T extends import('@sinclair/typebox').TSchema>(schema: T) =>
   Type.Union([schema, Type.Null()]);
-export const Metadata = Type.Record(Type.String(), Type.String(), { description: 'Free-form string map.' });
+export const Metadata = Type.Record(Type.String(), Type.String(), {
+  description: 'Free-form string map.',
+});
 export const Timestamp = Type.String({ format: 'date-time' });
-export const ThrottleRate = Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Messages per second; enforced by Herald.' });
+export const ThrottleRate = Type.Integer({
+  minimum: 0,
+  maximum: 1_000_000,
+  description: 'Messages per second; enforced by Herald.',
+});
 
 /** Both error shapes the API answers with. */
 export const ErrorOut = Type.Object(

@@ -9,7 +9,9 @@ interface KeyRow {
 }
 
 export function sqliteIdempotency(db: Database.Database): IdempotencyStore {
-  const find = db.prepare('SELECT state, status_code, body, created_at FROM idempotency_keys WHERE scope = ? AND key = ?');
+  const find = db.prepare(
+    'SELECT state, status_code, body, created_at FROM idempotency_keys WHERE scope = ? AND key = ?',
+  );
   const claim = db.prepare(
     `INSERT INTO idempotency_keys (scope, key, state, created_at) VALUES (?, ?, 'in_progress', ?)
      ON CONFLICT (scope, key) DO UPDATE SET state = 'in_progress', status_code = NULL, body = NULL,
@@ -24,7 +26,13 @@ export function sqliteIdempotency(db: Database.Database): IdempotencyStore {
   const purge = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?');
 
   const begin = db.transaction(
-    (scope: string, key: string, now: number, expiredBefore: number, staleBefore: number): IdempotencyBegin => {
+    (
+      scope: string,
+      key: string,
+      now: number,
+      expiredBefore: number,
+      staleBefore: number,
+    ): IdempotencyBegin => {
       const row = find.get(scope, key) as KeyRow | undefined;
       if (row?.state === 'done' && row.created_at >= expiredBefore) {
         return { state: 'done', statusCode: row.status_code ?? 200, body: row.body ?? '' };

@@ -1,7 +1,12 @@
 import type { Store } from '../store.ts';
 import { sqliteApplications } from './applications.ts';
+import { sqliteAttempts } from './attempts.ts';
 import { openSqliteDatabase, type SqliteOptions } from './database.ts';
+import { sqliteDeliveries } from './deliveries.ts';
+import { sqliteEndpoints } from './endpoints.ts';
+import { sqliteEventTypes } from './event-types.ts';
 import { sqliteIdempotency } from './idempotency.ts';
+import { sqliteMessages } from './messages.ts';
 import { sqliteTokens } from './tokens.ts';
 
 /** Opens the SQLite backend: one connection, used synchronously, behind the async Store. */
@@ -11,6 +16,11 @@ export function openSqliteStore(options: SqliteOptions): Store {
   return {
     backend: 'sqlite',
     ...sqliteApplications(db),
+    ...sqliteEventTypes(db),
+    ...sqliteEndpoints(db),
+    ...sqliteMessages(db),
+    ...sqliteDeliveries(db),
+    ...sqliteAttempts(db),
     ...sqliteTokens(db),
     ...sqliteIdempotency(db),
     async ping() {

@@ -1,0 +1,212 @@
+import type Database from 'better-sqlite3';
+import type {
+  ClaimedDelivery,
+  CompletionEffects,
+  DeliveryOutcome,
+  DeliveryStore,
+  DisabledEndpoint,
+} from '../delivery-store.ts';
+import { type DeliveryRecord, DeliveryStatus, type TriggerType } from '../records.ts';
+import { type EndpointRow, toEndpoint } from './endpoints.ts';
+import { type MessageRow, toMessage } from './messages.ts';
+
+export interface DeliveryRow {
+  id: string;
+  msg_id: string;
+  endpoint_id: string;
+  app_id: string;
+  status: DeliveryStatus;
+  trigger_type: TriggerType;
+  attempt_count: number;
+  due_at: number | null;
+  last_attempt_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toDelivery(row: DeliveryRow): DeliveryRecord {
+  return {
+    id: row.id,
+    msgId: row.msg_id,
+    endpointId: row.endpoint_id,
+    appId: row.app_id,
+    status: row.status,
+    triggerType: row.trigger_type,
+    attemptCount: row.attempt_count,
+    dueAt: row.due_at,
+    lastAttemptAt: row.last_attempt_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Prepared once; also used by message creation, which inserts deliveries in its own transaction. */
+export function prepareDeliveryInsert(db: Database.Database) {
+  const insert = db.prepare(
+    `INSERT INTO deliveries (id, msg_id, endpoint_id, app_id, status, trigger_type, attempt_count, due_at,
+       last_attempt_at, created_at, updated_at)
+     VALUES (@id, @msgId, @endpointId, @appId, @status, @triggerType, @attemptCount, @dueAt,
+       @lastAttemptAt, @createdAt, @updatedAt)`,
+  );
+  return (delivery: DeliveryRecord) => insert.run(delivery);
+}
+
+/**
+ * The queue on SQLite. Claims and completions are each one transaction per batch: the commit
+ * is the cost, so the dispatcher hands over many deliveries at once.
+ */
+export function sqliteDeliveries(db: Database.Database): DeliveryStore {
+  const claim = db.prepare(
+    `UPDATE deliveries SET status = ${DeliveryStatus.sending}, due_at = @leaseUntil, updated_at = @now
+     WHERE id IN (
+       SELECT id FROM deliveries
+       WHERE status IN (1, 3) AND due_at <= @now
+         AND endpoint_id NOT IN (SELECT value FROM json_each(@exclude))
+       ORDER BY due_at LIMIT @limit)
+     RETURNING *`,
+  );
+  const messagesByIds = db.prepare(
+    'SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))',
+  );
+  const endpointsByIds = db.prepare(
+    'SELECT * FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
+  );
+  const insertAttempt = db.prepare(
+    `INSERT INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status, response_status_code,
+       response, response_duration_ms, trigger_type, created_at)
+     VALUES (@id, @deliveryId, @msgId, @endpointId, @appId, @url, @status, @responseStatusCode,
+       @response, @responseDurationMs, @triggerType, @createdAt)`,
+  );
+  const settle = db.prepare(
+    `UPDATE deliveries SET status = ?, due_at = ?, attempt_count = attempt_count + 1, last_attempt_at = ?, updated_at = ?
+     WHERE id = ?`,
+  );
+  const release = db.prepare(
+    `UPDATE deliveries SET status = ${DeliveryStatus.pending}, due_at = ?, updated_at = ? WHERE id = ? AND status = ${DeliveryStatus.sending}`,
+  );
+  const drop = db.prepare(
+    `UPDATE deliveries SET status = ${DeliveryStatus.fail}, due_at = NULL, updated_at = ? WHERE id = ?`,
+  );
+  const endpointSucceeded = db.prepare(
+    'UPDATE endpoints SET last_success_at = ?, failing_since = NULL WHERE id = ?',
+  );
+  const endpointExhausted = db.prepare(
+    'UPDATE endpoints SET failing_since = COALESCE(failing_since, ?) WHERE id = ?',
+  );
+  const autoDisable = db.prepare(
+    `UPDATE endpoints SET disabled = 1, updated_at = ?
+     WHERE id = ? AND disabled = 0 AND failing_since IS NOT NULL AND failing_since <= ?
+     RETURNING id, app_id`,
+  );
+  const disableGone = db.prepare(
+    'UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ? AND disabled = 0 RETURNING id, app_id',
+  );
+  const nextDue = db.prepare('SELECT min(due_at) AS due FROM deliveries WHERE status IN (1, 3)');
+  const byId = db.prepare('SELECT * FROM deliveries WHERE id = ?');
+  const insertDelivery = prepareDeliveryInsert(db);
+
+  const claimTx = db.transaction(
+    (now: number, limit: number, leaseUntil: number, exclude: string): ClaimedDelivery[] => {
+      const rows = claim.all({ now, limit, leaseUntil, exclude }) as DeliveryRow[];
+      if (rows.length === 0) return [];
+      const msgIds = JSON.stringify([...new Set(rows.map((r) => r.msg_id))]);
+      const epIds = JSON.stringify([...new Set(rows.map((r) => r.endpoint_id))]);
+      const messages = new Map(
+        (messagesByIds.all(msgIds) as MessageRow[]).map((m) => [m.id, toMessage(m)]),
+      );
+      const endpoints = new Map(
+        (endpointsByIds.all(epIds) as EndpointRow[]).map((e) => [e.id, toEndpoint(e)]),
+      );
+      const claimed: ClaimedDelivery[] = [];
+      for (const row of rows) {
+        const message = messages.get(row.msg_id);
+        const endpoint = endpoints.get(row.endpoint_id);
+        // Foreign keys cascade, so both exist; the check keeps the types honest.
+        if (message !== undefined && endpoint !== undefined) {
+          claimed.push({ delivery: toDelivery(row), message, endpoint });
+        }
+      }
+      claimed.sort((a, b) => (a.delivery.dueAt ?? 0) - (b.delivery.dueAt ?? 0));
+      return claimed;
+    },
+  );
+
+  const completeTx = db.transaction(
+    (
+      outcomes: readonly DeliveryOutcome[],
+      now: number,
+      autoDisableBefore: number | null,
+    ): CompletionEffects => {
+      const disabled: DisabledEndpoint[] = [];
+      const record = (row: unknown, reason: DisabledEndpoint['reason']) => {
+        if (row !== undefined) {
+          const r = row as { id: string; app_id: string };
+          disabled.push({ endpointId: r.id, appId: r.app_id, reason });
+        }
+      };
+      for (const outcome of outcomes) {
+        if (outcome.kind === 'released') {
+          release.run(outcome.dueAt, now, outcome.deliveryId);
+          continue;
+        }
+        if (outcome.kind === 'dropped') {
+          drop.run(now, outcome.deliveryId);
+          continue;
+        }
+        const { attempt, next } = outcome;
+        insertAttempt.run(attempt);
+        const status =
+          next.status === 'success'
+            ? DeliveryStatus.success
+            : next.status === 'retry'
+              ? DeliveryStatus.pending
+              : DeliveryStatus.fail;
+        settle.run(
+          status,
+          next.status === 'retry' ? next.dueAt : null,
+          attempt.createdAt,
+          now,
+          outcome.deliveryId,
+        );
+        if (next.status === 'success') endpointSucceeded.run(now, attempt.endpointId);
+        if (outcome.disableEndpoint) record(disableGone.get(now, attempt.endpointId), 'gone');
+        if (next.status === 'fail' && !outcome.disableEndpoint) {
+          endpointExhausted.run(now, attempt.endpointId);
+          if (autoDisableBefore !== null) {
+            record(autoDisable.get(now, attempt.endpointId, autoDisableBefore), 'failing');
+          }
+        }
+      }
+      return { disabledEndpoints: disabled };
+    },
+  );
+
+  const insertMany = db.transaction((deliveries: readonly DeliveryRecord[]) => {
+    for (const d of deliveries) insertDelivery(d);
+  });
+
+  return {
+    async claimDueDeliveries(request) {
+      return claimTx.immediate(
+        request.now,
+        request.limit,
+        request.now + request.leaseMs,
+        JSON.stringify(request.excludeEndpointIds),
+      );
+    },
+    async completeDeliveries(outcomes, options) {
+      if (outcomes.length === 0) return { disabledEndpoints: [] };
+      return completeTx.immediate(outcomes, options.now, options.autoDisableFailingBefore);
+    },
+    async nextDueAt() {
+      return (nextDue.get() as { due: number | null }).due;
+    },
+    async insertDeliveries(deliveries) {
+      insertMany.immediate(deliveries);
+    },
+    async getDelivery(id) {
+      const row = byId.get(id) as DeliveryRow | undefined;
+      return row === undefined ? null : toDelivery(row);
+    },
+  };
+}

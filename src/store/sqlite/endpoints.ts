@@ -1,0 +1,143 @@
+import type Database from 'better-sqlite3';
+import { conflict } from '../../errors.ts';
+import type { EndpointStore } from '../endpoint-store.ts';
+import type { EndpointRecord, RetiredSecret } from '../records.ts';
+import { isUniqueViolation, parseJsonColumn } from './database.ts';
+import { keysetClause, toPage } from './page.ts';
+
+export interface EndpointRow {
+  id: string;
+  app_id: string;
+  uid: string | null;
+  url: string;
+  description: string;
+  disabled: number;
+  event_types: string | null;
+  channels: string | null;
+  throttle_rate: number | null;
+  metadata: string;
+  version: number;
+  headers: string;
+  secret: string;
+  retired_secrets: string;
+  retry_schedule: string | null;
+  failing_since: number | null;
+  last_success_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toEndpoint(row: EndpointRow): EndpointRecord {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    uid: row.uid,
+    url: row.url,
+    description: row.description,
+    disabled: row.disabled === 1,
+    eventTypes: parseJsonColumn<string[]>(row.event_types),
+    channels: parseJsonColumn<string[]>(row.channels),
+    throttleRate: row.throttle_rate,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    version: row.version,
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    secret: row.secret,
+    retiredSecrets: JSON.parse(row.retired_secrets) as RetiredSecret[],
+    retrySchedule: parseJsonColumn<number[]>(row.retry_schedule),
+    failingSince: row.failing_since,
+    lastSuccessAt: row.last_success_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toParams(e: EndpointRecord) {
+  const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
+  return {
+    id: e.id,
+    app_id: e.appId,
+    uid: e.uid,
+    url: e.url,
+    description: e.description,
+    disabled: e.disabled ? 1 : 0,
+    event_types: json(e.eventTypes),
+    channels: json(e.channels),
+    throttle_rate: e.throttleRate,
+    metadata: JSON.stringify(e.metadata),
+    version: e.version,
+    headers: JSON.stringify(e.headers),
+    secret: e.secret,
+    retired_secrets: JSON.stringify(e.retiredSecrets),
+    retry_schedule: json(e.retrySchedule),
+    failing_since: e.failingSince,
+    last_success_at: e.lastSuccessAt,
+    created_at: e.createdAt,
+    updated_at: e.updatedAt,
+  };
+}
+
+export function sqliteEndpoints(db: Database.Database): EndpointStore {
+  const columns = Object.keys(toParams({} as EndpointRecord));
+  const insert = db.prepare(
+    `INSERT INTO endpoints (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`,
+  );
+  const update = db.prepare(
+    `UPDATE endpoints SET ${columns
+      .filter((c) => c !== 'id' && c !== 'app_id' && c !== 'created_at')
+      .map((c) => `${c} = @${c}`)
+      .join(', ')} WHERE id = @id`,
+  );
+  const byId = db.prepare('SELECT * FROM endpoints WHERE app_id = ? AND id = ?');
+  const byUid = db.prepare('SELECT * FROM endpoints WHERE app_id = ? AND uid = ?');
+  const active = db.prepare('SELECT * FROM endpoints WHERE app_id = ? AND disabled = 0');
+  const remove = db.prepare('DELETE FROM endpoints WHERE app_id = ? AND id = ?');
+  const uidTaken = (uid: string | null) =>
+    conflict(`An endpoint with uid '${uid}' already exists in this application.`);
+
+  return {
+    async insertEndpoint(endpoint) {
+      try {
+        insert.run(toParams(endpoint));
+      } catch (error) {
+        if (isUniqueViolation(error)) throw uidTaken(endpoint.uid);
+        throw error;
+      }
+    },
+    async getEndpoint(appId, idOrUid) {
+      const row = (byId.get(appId, idOrUid) ?? byUid.get(appId, idOrUid)) as
+        | EndpointRow
+        | undefined;
+      return row === undefined ? null : toEndpoint(row);
+    },
+    async getEndpointsByIds(ids) {
+      if (ids.length === 0) return [];
+      const rows = db
+        .prepare('SELECT * FROM endpoints WHERE id IN (SELECT value FROM json_each(?))')
+        .all(JSON.stringify(ids)) as EndpointRow[];
+      return rows.map(toEndpoint);
+    },
+    async listEndpoints(appId, page) {
+      const k = keysetClause(page);
+      const rows = db
+        .prepare(
+          `SELECT * FROM endpoints WHERE app_id = ? ${k.where} ORDER BY id ${k.order} LIMIT ?`,
+        )
+        .all(appId, ...k.params, k.limit) as EndpointRow[];
+      return toPage(rows.map(toEndpoint), page);
+    },
+    async listActiveEndpoints(appId) {
+      return (active.all(appId) as EndpointRow[]).map(toEndpoint);
+    },
+    async updateEndpoint(endpoint) {
+      try {
+        update.run(toParams(endpoint));
+      } catch (error) {
+        if (isUniqueViolation(error)) throw uidTaken(endpoint.uid);
+        throw error;
+      }
+    },
+    async deleteEndpoint(appId, id) {
+      remove.run(appId, id);
+    },
+  };
+}
