@@ -142,7 +142,10 @@ function parseValue(setting: Setting, raw: unknown): { value: unknown } | string
       return { value: raw };
     case 'seconds-list': {
       const parts = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : [];
-      const values = parts.map((p) => (typeof p === 'number' ? p : Number(String(p).trim())));
+      // An empty part ('5,60,') is a mistake, not a zero-second retry.
+      const values = parts.map((p) =>
+        typeof p === 'number' ? p : String(p).trim() === '' ? Number.NaN : Number(String(p).trim()),
+      );
       if (
         values.length === 0 ||
         values.some((v) => !Number.isFinite(v) || v < 0 || v > 7 * 86400)

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** Id prefixes, one per resource type, as the Svix API uses them. */
-export type IdPrefix = 'app' | 'ep' | 'msg' | 'atmpt' | 'dlv' | 'tok' | 'evt';
+export type IdPrefix = 'app' | 'ep' | 'msg' | 'atmpt' | 'dlv' | 'tok' | 'evt' | 'qtask';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const ENCODED_LENGTH = 22; // ceil(128 / log2(62))
@@ -48,3 +48,12 @@ export function hasIdPrefix(value: string, prefix: IdPrefix): boolean {
 
 /** A user-chosen uid or eventId: 1 to 256 characters of [a-zA-Z0-9-_.]. */
 export const UID_PATTERN = '^[a-zA-Z0-9\\-_.]{1,256}$';
+
+/**
+ * The smallest id of this type a generator can make at `ms`. Ids made earlier sort below it and
+ * ids made at or after `ms` sort at or above it, so a time bound on an id-ordered list becomes an
+ * id range the index serves: `id < firstIdAt('atmpt', before)` means "made before `before`".
+ */
+export function firstIdAt(prefix: IdPrefix, ms: number): string {
+  return `${prefix}_${encode(BigInt(Math.max(0, Math.floor(ms))) << 80n)}`;
+}

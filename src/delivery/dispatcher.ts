@@ -1,0 +1,271 @@
+import type { Logger } from 'pino';
+import type { Dispatcher as HttpDispatcher } from 'undici';
+import type { Config } from '../config/load.ts';
+import type { Clock } from '../core/clock.ts';
+import type { IdGenerator } from '../core/ids.ts';
+import {
+  attemptTrigger,
+  createOperationalEvents,
+  type OperationalEvents,
+  type OperationalWebhookInfo,
+} from '../services/operational-events.ts';
+import type { ClaimedDelivery } from '../store/delivery-store.ts';
+import type { Store } from '../store/store.ts';
+import { createAttemptRunner } from './attempt-runner.ts';
+import { createClaimPlanner } from './claim-planner.ts';
+import { createOutcomeBuffer } from './outcome-buffer.ts';
+import { createSender } from './sender.ts';
+import { createSlots } from './slots.ts';
+import { createWakeSignal } from './wake-signal.ts';
+
+export interface Dispatcher {
+  /** Picks up deliveries a crashed process left in flight, then starts delivering. */
+  start(): Promise<void>;
+  /** New deliveries were committed: look for due work now rather than at the next poll. */
+  wake(): void;
+  running(): boolean;
+  /**
+   * Stops claiming, lets attempts in flight finish until `timeoutMs`, records every outcome,
+   * and hands back (pending, due now) whatever is still unfinished. Resolves when done.
+   */
+  drain(timeoutMs: number): Promise<void>;
+  /** Where operational events go and the secret they are signed with; null when off. */
+  operationalWebhook(): OperationalWebhookInfo | null;
+}
+
+/** Batching knobs; the defaults suit production, tests may shrink them. */
+export interface DispatcherTuning {
+  /** Most deliveries claimed in one transaction. */
+  maxClaimBatch: number;
+  /** Outcomes recorded once this many are waiting... */
+  maxFlushBatch: number;
+  /** ...or once the oldest has waited this long. */
+  flushIntervalMs: number;
+  /** Longest sleep between looks at the queue, in case a wake was missed. */
+  maxIdleMs: number;
+}
+
+export interface DispatcherDeps {
+  store: Store;
+  config: Config;
+  clock: Clock;
+  newId: IdGenerator;
+  logger: Logger;
+  /** An undici dispatcher for the HTTP attempts (tests); by default a keep-alive Agent. */
+  httpDispatcher?: HttpDispatcher;
+  /** Uniform in [0, 1) for retry jitter. */
+  random?: () => number;
+  operationalEvents?: OperationalEvents;
+  tuning?: Partial<DispatcherTuning>;
+}
+
+const DEFAULT_TUNING: DispatcherTuning = {
+  maxClaimBatch: 500,
+  maxFlushBatch: 500,
+  flushIntervalMs: 10,
+  maxIdleMs: 1000,
+};
+
+/**
+ * The delivery engine. One loop claims due deliveries in batches (bounded in total and per
+ * endpoint, so a slow endpoint only ever holds its own slots), starts their HTTP attempts
+ * without awaiting them, and records finished attempts in batches: one transaction per
+ * flush, never one per delivery. It sleeps until woken, until the next delivery falls due,
+ * or for at most `maxIdleMs`.
+ */
+export function createDispatcher(deps: DispatcherDeps): Dispatcher {
+  const { store, config, clock, newId, logger } = deps;
+  const tuning = { ...DEFAULT_TUNING, ...deps.tuning };
+  const wakeSignal = createWakeSignal();
+  const ops =
+    deps.operationalEvents ??
+    createOperationalEvents({
+      store,
+      config,
+      clock,
+      newId,
+      logger,
+      wake: () => wakeSignal.signal(),
+    });
+  const sender = createSender({
+    timeoutMs: config.deliveryTimeoutMs,
+    connectionsPerOrigin: Math.max(64, config.endpointConcurrency),
+    dispatcher: deps.httpDispatcher,
+  });
+  const slots = createSlots(config.deliveryConcurrency, config.endpointConcurrency);
+  const planner = createClaimPlanner(slots, tuning.maxIdleMs);
+  const outcomes = createOutcomeBuffer({
+    store,
+    ops,
+    clock,
+    logger,
+    autoDisableAfterHours: config.autoDisableAfterHours,
+  });
+  const attempts = createAttemptRunner({
+    config,
+    clock,
+    newId,
+    random: deps.random ?? Math.random,
+    sender,
+    slots,
+    onSettled({ outcome }, claimed) {
+      const { delivery } = claimed;
+      let event = null;
+      if (ops.watches(delivery.appId)) {
+        const trigger = attemptTrigger(delivery, outcome.next.status, outcome.disableEndpoint);
+        if (trigger !== null) event = { trigger, claimed, attempt: outcome.attempt };
+      }
+      outcomes.add(outcome, event);
+    },
+    onFinished(reopened) {
+      if (reopened || attempts.inFlight() === 0 || outcomes.size() >= tuning.maxFlushBatch) {
+        wakeSignal.signal();
+      }
+    },
+    onError: (error) => logger.error({ err: error }, 'recording an attempt failed'),
+  });
+  // Long enough that a lease never lapses under an attempt still running.
+  const leaseMs = 2 * config.deliveryTimeoutMs + 30_000;
+
+  let state: 'idle' | 'running' | 'draining' | 'stopped' = 'idle';
+  let loopDone: Promise<void> = Promise.resolve();
+  let draining: Promise<void> | undefined;
+  let lastClaimAt = 0;
+
+  function flushDue(): boolean {
+    const waiting = outcomes.size();
+    if (waiting === 0) return false;
+    return (
+      waiting >= tuning.maxFlushBatch ||
+      attempts.inFlight() === 0 ||
+      outcomes.age() >= tuning.flushIntervalMs
+    );
+  }
+
+  /** Starts what a claim returned, or hands it back (stopping, no room) or drops it. */
+  function startClaimed(claimed: readonly ClaimedDelivery[], now: number): void {
+    for (const item of claimed) {
+      const { delivery, endpoint, message } = item;
+      if (state !== 'running') {
+        outcomes.add({ kind: 'released', deliveryId: delivery.id, dueAt: now });
+      } else if (endpoint.disabled || message.payload === null) {
+        outcomes.add({ kind: 'dropped', deliveryId: delivery.id });
+      } else if (!slots.hasRoom(endpoint.id)) {
+        // Only when a backend ignores `perEndpointLimit`: hand it back, due now.
+        outcomes.add({ kind: 'released', deliveryId: delivery.id, dueAt: now });
+      } else {
+        attempts.start(item, message.payload);
+      }
+    }
+  }
+
+  /**
+   * Claims for backlogged endpoints that have room again, then what fell due since the last
+   * look (see claim-planner.ts), and starts it all. Returns true when more may be waiting.
+   */
+  async function claimAndStart(): Promise<boolean> {
+    let budget = slots.claimLimit(tuning.maxClaimBatch);
+    if (budget === 0) return false;
+    const now = clock();
+    lastClaimAt = now;
+    let more = false;
+    const targets = planner.backlogTargets(budget);
+    if (targets.length > 0) {
+      const claimed = await store.claimEndpointDeliveries({ now, leaseMs, endpoints: targets });
+      more = planner.afterBacklogClaim(targets, claimed);
+      startClaimed(claimed, now);
+      budget = slots.claimLimit(tuning.maxClaimBatch);
+      if (budget === 0 || state !== 'running') return more;
+    }
+    const request = planner.freshClaim(now, budget);
+    const claimed = await store.claimDueDeliveries({ ...request, leaseMs });
+    more = planner.afterFreshClaim(request, claimed) || more;
+    startClaimed(claimed, now);
+    return more;
+  }
+
+  /** How long to sleep: until the next flush, the next delivery falling due, or maxIdleMs. */
+  async function sleepMs(): Promise<number> {
+    let ms = tuning.maxIdleMs;
+    if (outcomes.size() > 0) ms = Math.min(ms, tuning.flushIntervalMs - outcomes.age());
+    if (ms > 0 && slots.claimLimit(1) > 0) {
+      // What was due by the last claim and not taken waits for slots, which signal when free.
+      const due = await store.nextDueAt(lastClaimAt);
+      if (due !== null) ms = Math.min(ms, due - clock());
+    }
+    return Math.max(0, ms);
+  }
+
+  async function loop(): Promise<void> {
+    while (state === 'running') {
+      try {
+        if (flushDue()) await outcomes.flush();
+        if (state !== 'running') break;
+        if (await claimAndStart()) continue;
+        await wakeSignal.wait(await sleepMs());
+      } catch (error) {
+        logger.error({ err: error }, 'delivery loop error; retrying in 1 s');
+        await wakeSignal.wait(1000);
+      }
+    }
+  }
+
+  async function drainOnce(timeoutMs: number): Promise<void> {
+    const wasRunning = state === 'running';
+    state = 'draining';
+    wakeSignal.signal();
+    await loopDone;
+    if (wasRunning) {
+      await attempts.whenIdle(timeoutMs);
+      const now = clock();
+      const unfinished = attempts.abandonAll();
+      for (const deliveryId of unfinished) {
+        outcomes.add({ kind: 'released', deliveryId, dueAt: now });
+      }
+      if (unfinished.length > 0) {
+        logger.warn(
+          { released: unfinished.length },
+          'shutdown deadline: unfinished attempts released',
+        );
+      }
+      try {
+        await outcomes.flush();
+      } catch (error) {
+        logger.error(
+          { err: error },
+          'could not record the last outcomes; they are retried after restart',
+        );
+      }
+    }
+    await sender.close();
+    state = 'stopped';
+  }
+
+  return {
+    async start() {
+      if (state !== 'idle') return;
+      const released = await store.releaseAllClaims(clock());
+      if (released > 0) {
+        logger.info({ released }, 'picked up deliveries left in flight by the previous process');
+      }
+      await ops.ensureEndpoint();
+      state = 'running';
+      loopDone = loop();
+      logger.info(
+        {
+          concurrency: config.deliveryConcurrency,
+          endpointConcurrency: config.endpointConcurrency,
+          timeoutMs: config.deliveryTimeoutMs,
+        },
+        'dispatcher started',
+      );
+    },
+    wake: () => wakeSignal.signal(),
+    running: () => state === 'running',
+    drain(timeoutMs) {
+      draining ??= drainOnce(timeoutMs);
+      return draining;
+    },
+    operationalWebhook: () => ops.info(),
+  };
+}

@@ -14,6 +14,25 @@ export interface ClaimRequest {
   leaseMs: number;
   /** Endpoints that already have as many attempts in flight as allowed. */
   excludeEndpointIds: readonly string[];
+  /**
+   * At most this many deliveries of any one endpoint in this claim (rows beyond it stay pending,
+   * untouched), so a backlog for one endpoint does not fill a claim with rows the dispatcher
+   * would only hand back. Unset: no per-endpoint bound.
+   */
+  perEndpointLimit?: number | undefined;
+  /**
+   * Only deliveries due at or after this time. A dispatcher that has already looked at
+   * everything due before it (and knows which endpoints it left behind) passes it, so a claim
+   * reads only what fell due since instead of walking a backlog again. Unset: everything due.
+   */
+  dueFrom?: number | undefined;
+}
+
+/** A claim for named endpoints only: up to `limit` due deliveries each, oldest first. */
+export interface EndpointClaimRequest {
+  now: number;
+  leaseMs: number;
+  endpoints: readonly { endpointId: string; limit: number }[];
 }
 
 /** What happened to a claimed delivery; written back in batches by `completeDeliveries`. */
@@ -54,13 +73,27 @@ export interface CompleteOptions {
 export interface DeliveryStore {
   /** Claims up to `limit` due deliveries (oldest due first) in one transaction. */
   claimDueDeliveries(request: ClaimRequest): Promise<ClaimedDelivery[]>;
+  /**
+   * Claims due deliveries of the given endpoints (each up to its limit, oldest due first) in
+   * one transaction; served from a per-endpoint index, so a long backlog costs nothing to skip.
+   */
+  claimEndpointDeliveries(request: EndpointClaimRequest): Promise<ClaimedDelivery[]>;
   /** Records a batch of outcomes (attempts, next states, endpoint health) in one transaction. */
   completeDeliveries(
     outcomes: readonly DeliveryOutcome[],
     options: CompleteOptions,
   ): Promise<CompletionEffects>;
-  /** The earliest due time among pending or claimed deliveries; null when there is none. */
-  nextDueAt(): Promise<number | null>;
+  /**
+   * Makes every claimed (`sending`) delivery pending and due at `now`, returning how many.
+   * For a dispatcher that knows it is the only one on this store (SQLite: one process owns the
+   * file) to pick up, at start, what a crashed process held without waiting for the leases.
+   */
+  releaseAllClaims(now: number): Promise<number>;
+  /**
+   * The earliest due time among pending or claimed deliveries (only those due strictly after
+   * `after`, when given); null when there is none.
+   */
+  nextDueAt(after?: number): Promise<number | null>;
   /** Adds deliveries (resends, recovers). */
   insertDeliveries(deliveries: readonly DeliveryRecord[]): Promise<void>;
   getDelivery(id: string): Promise<DeliveryRecord | null>;

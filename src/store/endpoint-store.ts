@@ -9,7 +9,11 @@ export interface EndpointStore {
   listEndpoints(appId: string, page: PageRequest): Promise<Page<EndpointRecord>>;
   /** Every endpoint of the application that is not disabled (for fan-out). */
   listActiveEndpoints(appId: string): Promise<EndpointRecord[]>;
-  /** Replaces every field but id, appId and createdAt. Throws `conflict` on a taken uid. */
+  /**
+   * Replaces every field but id, appId, createdAt and the delivery health fields (failingSince,
+   * lastSuccessAt), which only delivery outcomes write; re-enabling a disabled endpoint clears
+   * failingSince. Throws `conflict` on a taken uid.
+   */
   updateEndpoint(endpoint: EndpointRecord): Promise<void>;
   /** Deletes the endpoint and, by cascade, its deliveries and attempts. */
   deleteEndpoint(appId: string, id: string): Promise<void>;

@@ -1,3 +1,66 @@
-/** Owned by the messages work: filled in with that resource's storage methods. */
-// biome-ignore lint/suspicious/noEmptyInterface: filled in by the message routes
-export interface MessageStore {}
+import type {
+  ApplicationRecord,
+  DeliveryRecord,
+  MessageRecord,
+  Page,
+  PageRequest,
+} from './records.ts';
+
+/** A message to store, with what the store needs to fan it out in the same transaction. */
+export interface NewMessage {
+  /** `appId` is ignored when `application` is given: the message goes to that application. */
+  message: MessageRecord;
+  /**
+   * An application to create with the message (inline creation by uid). When an application
+   * with its uid exists by the time the transaction runs, that one is used instead.
+   */
+  application?: ApplicationRecord | undefined;
+  /**
+   * Deliver to this endpoint only, whatever its filters (send-example). Without it, one
+   * delivery goes to every enabled endpoint of the application that `endpointMatches`.
+   */
+  onlyEndpointId?: string | undefined;
+  /** Makes each delivery's id (`newId('dlv')`). */
+  newDeliveryId: () => string;
+}
+
+export interface CreatedMessage {
+  /** The stored message (its `appId` resolved). */
+  message: MessageRecord;
+  /** How many deliveries were queued. */
+  deliveryCount: number;
+}
+
+/**
+ * Filters of the message list; times are epoch ms, exclusive, compared with `createdAt`.
+ * Message ids begin with (about) their creation time (`createIdGenerator`); a backend may use
+ * that to narrow its index scan, within a few seconds' slack.
+ */
+export interface MessageFilter {
+  eventTypes?: readonly string[] | undefined;
+  channel?: string | undefined;
+  before?: number | undefined;
+  after?: number | undefined;
+}
+
+export interface MessageStore {
+  /**
+   * Stores the message (creating `application` first when given) and queues its deliveries,
+   * all in one transaction, with `status: pending`, `triggerType: scheduled` and `dueAt` equal
+   * to the message's `createdAt`. Throws HeraldError `conflict` when the `eventId` is taken in
+   * the application.
+   */
+  createMessage(input: NewMessage): Promise<CreatedMessage>;
+  /** Looks up by id first, then by eventId, within one application. */
+  getMessage(appId: string, idOrEventId: string): Promise<MessageRecord | null>;
+  /** Ordered by id (creation time). */
+  listMessages(
+    appId: string,
+    filter: MessageFilter,
+    page: PageRequest,
+  ): Promise<Page<MessageRecord>>;
+  /** Drops the payload for good; deliveries still queued for it are then dropped when due. */
+  expungeMessageContent(appId: string, msgId: string): Promise<void>;
+  /** Every delivery of one message, oldest first. */
+  listMessageDeliveries(msgId: string): Promise<DeliveryRecord[]>;
+}

@@ -136,7 +136,8 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsync {
         const updated: ApplicationRecord = {
           ...current,
           name: body.name,
-          uid: body.uid ?? null,
+          // A PUT without a uid keeps the current one (which may be the path the app was created by).
+        uid: body.uid !== undefined ? body.uid : current.uid,
           throttleRate: body.throttleRate ?? body.rateLimit ?? null,
           metadata: body.metadata ?? {},
           updatedAt: ctx.clock(),

@@ -1,4 +1,6 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { ErrorOut } from '../schemas/common.ts';
 import type { ApiContext } from '../context.ts';
 
 export function healthRoutes(ctx: ApiContext): FastifyPluginAsync {
@@ -12,6 +14,7 @@ export function healthRoutes(ctx: ApiContext): FastifyPluginAsync {
           '204 when the database answers and the dispatcher runs; 503 with a JSON error otherwise.',
         tags: ['Health'],
         security: [],
+        response: { 204: Type.Null({ description: 'Healthy' }), 503: ErrorOut },
       },
       handler: async (_request, reply) => {
         try {

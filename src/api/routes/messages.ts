@@ -1,6 +1,255 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { examplePayload } from '../../core/example-payload.ts';
+import { UID_PATTERN } from '../../core/ids.ts';
+import { notFound, validationError } from '../../errors.ts';
+import { publishMessage } from '../../services/publish-message.ts';
+import type { ApplicationRecord, MessageRecord } from '../../store/records.ts';
 import type { ApiContext } from '../context.ts';
+import { ListResponse, PaginationQuery, planList, toListResponse } from '../pagination.ts';
+import { loadApplication, requireAdmin } from '../principal.ts';
+import { AppIdParams, errorResponses, iso } from '../schemas/common.ts';
+import {
+  EndpointIdParams,
+  EventExampleIn,
+  ListMessagesQuery,
+  MessageIn,
+  MessageOut,
+  MsgIdParams,
+  WithContentQuery,
+} from '../schemas/messages.ts';
+import { newApplication } from './applications.ts';
+import { loadVisibleEventType } from './event-types.ts';
 
-export function messageRoutes(_ctx: ApiContext): FastifyPluginAsync {
-  return async () => {};
+const tags = ['Message'];
+const uidPattern = new RegExp(UID_PATTERN);
+
+/**
+ * The API shape of a message. Like Svix: `payload` is `{}` when the caller asked for no content,
+ * and `{"expired": true}` once the payload was expunged or outlived its retention.
+ * `parsed` spares re-parsing a payload the caller already has as an object.
+ */
+export function toMessageOut(
+  message: MessageRecord,
+  withContent: boolean,
+  now: number,
+  parsed?: Record<string, unknown>,
+): Static<typeof MessageOut> {
+  let payload: Record<string, unknown>;
+  if (!withContent) payload = {};
+  else if (message.payload === null || (message.expiresAt !== null && message.expiresAt <= now))
+    payload = { expired: true };
+  else payload = parsed ?? (JSON.parse(message.payload) as Record<string, unknown>);
+  return {
+    id: message.id,
+    eventType: message.eventType,
+    payload,
+    eventId: message.eventId,
+    channels: message.channels,
+    timestamp: iso(message.createdAt),
+  };
+}
+
+/** `event_types=a&event_types=b` and `event_types=a,b` both mean [a, b]. */
+function parseEventTypes(values: readonly string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  const names = values.flatMap((v) => v.split(',')).filter((name) => name !== '');
+  for (const name of names) {
+    if (!uidPattern.test(name)) {
+      throw validationError(
+        ['query', 'event_types'],
+        `'${name}' is not an event type name (1-256 characters of a-z, A-Z, 0-9, '-', '_', '.').`,
+      );
+    }
+  }
+  return names.length === 0 ? undefined : names;
+}
+
+export function messageRoutes(ctx: ApiContext): FastifyPluginAsync {
+  return async (plugin) => {
+    const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
+    const { store } = ctx;
+
+    app.post(
+      '/app/:app_id/msg',
+      {
+        schema: {
+          summary: 'Create Message',
+          description:
+            'Stores the message and queues a delivery to every enabled endpoint whose event-type and channel filters it matches. With `application`, a missing application is created (uid = path `app_id`).',
+          tags,
+          params: AppIdParams,
+          querystring: WithContentQuery,
+          body: MessageIn,
+          response: { 202: MessageOut, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        requireAdmin(request);
+        const body = request.body;
+        const idOrUid = request.params.app_id;
+        if (body.payloadRetentionPeriod != null && body.payloadRetentionHours != null) {
+          throw validationError(
+            ['body', 'payloadRetentionHours'],
+            'Give payloadRetentionPeriod (days) or payloadRetentionHours, not both.',
+          );
+        }
+        const existing = await store.getApplication(idOrUid);
+        let appId = existing?.id ?? '';
+        let application: ApplicationRecord | undefined;
+        if (existing === null && body.application != null) {
+          if (!uidPattern.test(idOrUid)) {
+            throw validationError(
+              ['path', 'app_id'],
+              'To create the application, the path must be a valid uid (1-256 characters of a-z, A-Z, 0-9, -, _, .).',
+            );
+          }
+          if (body.application.uid != null && body.application.uid !== idOrUid) {
+            throw validationError(
+              ['body', 'application', 'uid'],
+              'The application uid must be the app_id of the path.',
+            );
+          }
+          application = newApplication(ctx, body.application, idOrUid);
+          appId = application.id;
+        } else if (existing === null || existing.internal) {
+          throw notFound('Application', idOrUid);
+        }
+        const { message } = await publishMessage(ctx, {
+          appId,
+          application,
+          eventType: body.eventType,
+          payload: JSON.stringify(body.payload),
+          eventId: body.eventId,
+          channels: body.channels,
+          retentionDays: body.payloadRetentionPeriod,
+          retentionHours: body.payloadRetentionHours,
+        });
+        const withContent = request.query.with_content ?? true;
+        return reply
+          .code(202)
+          .send(toMessageOut(message, withContent, message.createdAt, body.payload));
+      },
+    );
+
+    app.get(
+      '/app/:app_id/msg',
+      {
+        schema: {
+          summary: 'List Messages',
+          description: 'Newest first unless `order=ascending`.',
+          tags,
+          params: AppIdParams,
+          querystring: Type.Object({ ...PaginationQuery, ...ListMessagesQuery }),
+          response: {
+            200: ListResponse(MessageOut, 'ListResponse_MessageOut_'),
+            ...errorResponses,
+          },
+        },
+      },
+      async (request) => {
+        const application = await loadApplication(store, request, request.params.app_id);
+        const query = request.query;
+        const plan = planList(query, 'descending');
+        const page = await store.listMessages(
+          application.id,
+          {
+            eventTypes: parseEventTypes(query.event_types),
+            channel: query.channel,
+            before: query.before === undefined ? undefined : Date.parse(query.before),
+            after: query.after === undefined ? undefined : Date.parse(query.after),
+          },
+          plan.page,
+        );
+        const withContent = query.with_content ?? true;
+        const now = ctx.clock();
+        return toListResponse(
+          page,
+          plan,
+          (m) => m.id,
+          (m) => toMessageOut(m, withContent, now),
+        );
+      },
+    );
+
+    app.get(
+      '/app/:app_id/msg/:msg_id',
+      {
+        schema: {
+          summary: 'Get Message',
+          description: 'By message id or eventId.',
+          tags,
+          params: MsgIdParams,
+          querystring: WithContentQuery,
+          response: { 200: MessageOut, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const application = await loadApplication(store, request, request.params.app_id);
+        const message = await store.getMessage(application.id, request.params.msg_id);
+        if (message === null) throw notFound('Message', request.params.msg_id);
+        return toMessageOut(message, request.query.with_content ?? true, ctx.clock());
+      },
+    );
+
+    app.delete(
+      '/app/:app_id/msg/:msg_id/content',
+      {
+        schema: {
+          summary: 'Delete Message Payload',
+          description:
+            'Deletes the payload for good (e.g. sent with sensitive data by mistake). Deliveries still queued for it are dropped; the message reads `{"expired": true}` from then on.',
+          tags,
+          params: MsgIdParams,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        requireAdmin(request);
+        const application = await loadApplication(store, request, request.params.app_id);
+        const message = await store.getMessage(application.id, request.params.msg_id);
+        if (message === null) throw notFound('Message', request.params.msg_id);
+        await store.expungeMessageContent(application.id, message.id);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/app/:app_id/endpoint/:endpoint_id/send-example',
+      {
+        schema: {
+          summary: 'Send Event Type Example Message',
+          description:
+            'Publishes a message with an example payload (from the event type\'s schema `examples`, else `{"data": {}, "type": <eventType>}`) to this endpoint only, whatever its filters.',
+          tags: ['Endpoint'],
+          params: EndpointIdParams,
+          body: EventExampleIn,
+          response: { 202: MessageOut, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const application = await loadApplication(store, request, request.params.app_id);
+        const endpoint = await store.getEndpoint(application.id, request.params.endpoint_id);
+        if (endpoint === null) throw notFound('Endpoint', request.params.endpoint_id);
+        const eventType = await loadVisibleEventType(store, request, request.body.eventType);
+        const example = examplePayload(eventType, request.body.exampleIndex ?? 0);
+        if (!example.ok) {
+          throw validationError(
+            ['body', 'exampleIndex'],
+            `The event type's schema has ${example.available} example(s); exampleIndex counts from 0.`,
+          );
+        }
+        const { message } = await publishMessage(ctx, {
+          appId: application.id,
+          eventType: eventType.name,
+          payload: JSON.stringify(example.payload),
+          onlyEndpointId: endpoint.id,
+        });
+        return reply
+          .code(202)
+          .send(toMessageOut(message, true, message.createdAt, example.payload));
+      },
+    );
+  };
 }

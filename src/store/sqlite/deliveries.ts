@@ -1,14 +1,12 @@
 import type Database from 'better-sqlite3';
 import type {
-  ClaimedDelivery,
   CompletionEffects,
   DeliveryOutcome,
   DeliveryStore,
   DisabledEndpoint,
 } from '../delivery-store.ts';
 import { type DeliveryRecord, DeliveryStatus, type TriggerType } from '../records.ts';
-import { type EndpointRow, toEndpoint } from './endpoints.ts';
-import { type MessageRow, toMessage } from './messages.ts';
+import { sqliteDeliveryClaims } from './delivery-claims.ts';
 
 export interface DeliveryRow {
   id: string;
@@ -56,21 +54,6 @@ export function prepareDeliveryInsert(db: Database.Database) {
  * is the cost, so the dispatcher hands over many deliveries at once.
  */
 export function sqliteDeliveries(db: Database.Database): DeliveryStore {
-  const claim = db.prepare(
-    `UPDATE deliveries SET status = ${DeliveryStatus.sending}, due_at = @leaseUntil, updated_at = @now
-     WHERE id IN (
-       SELECT id FROM deliveries
-       WHERE status IN (1, 3) AND due_at <= @now
-         AND endpoint_id NOT IN (SELECT value FROM json_each(@exclude))
-       ORDER BY due_at LIMIT @limit)
-     RETURNING *`,
-  );
-  const messagesByIds = db.prepare(
-    'SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))',
-  );
-  const endpointsByIds = db.prepare(
-    'SELECT * FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
-  );
   const insertAttempt = db.prepare(
     `INSERT INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status, response_status_code,
        response, response_duration_ms, trigger_type, created_at)
@@ -101,35 +84,8 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
   const disableGone = db.prepare(
     'UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ? AND disabled = 0 RETURNING id, app_id',
   );
-  const nextDue = db.prepare('SELECT min(due_at) AS due FROM deliveries WHERE status IN (1, 3)');
   const byId = db.prepare('SELECT * FROM deliveries WHERE id = ?');
   const insertDelivery = prepareDeliveryInsert(db);
-
-  const claimTx = db.transaction(
-    (now: number, limit: number, leaseUntil: number, exclude: string): ClaimedDelivery[] => {
-      const rows = claim.all({ now, limit, leaseUntil, exclude }) as DeliveryRow[];
-      if (rows.length === 0) return [];
-      const msgIds = JSON.stringify([...new Set(rows.map((r) => r.msg_id))]);
-      const epIds = JSON.stringify([...new Set(rows.map((r) => r.endpoint_id))]);
-      const messages = new Map(
-        (messagesByIds.all(msgIds) as MessageRow[]).map((m) => [m.id, toMessage(m)]),
-      );
-      const endpoints = new Map(
-        (endpointsByIds.all(epIds) as EndpointRow[]).map((e) => [e.id, toEndpoint(e)]),
-      );
-      const claimed: ClaimedDelivery[] = [];
-      for (const row of rows) {
-        const message = messages.get(row.msg_id);
-        const endpoint = endpoints.get(row.endpoint_id);
-        // Foreign keys cascade, so both exist; the check keeps the types honest.
-        if (message !== undefined && endpoint !== undefined) {
-          claimed.push({ delivery: toDelivery(row), message, endpoint });
-        }
-      }
-      claimed.sort((a, b) => (a.delivery.dueAt ?? 0) - (b.delivery.dueAt ?? 0));
-      return claimed;
-    },
-  );
 
   const completeTx = db.transaction(
     (
@@ -186,20 +142,10 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
   });
 
   return {
-    async claimDueDeliveries(request) {
-      return claimTx.immediate(
-        request.now,
-        request.limit,
-        request.now + request.leaseMs,
-        JSON.stringify(request.excludeEndpointIds),
-      );
-    },
+    ...sqliteDeliveryClaims(db),
     async completeDeliveries(outcomes, options) {
       if (outcomes.length === 0) return { disabledEndpoints: [] };
       return completeTx.immediate(outcomes, options.now, options.autoDisableFailingBefore);
-    },
-    async nextDueAt() {
-      return (nextDue.get() as { due: number | null }).due;
     },
     async insertDeliveries(deliveries) {
       insertMany.immediate(deliveries);

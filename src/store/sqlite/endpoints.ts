@@ -81,11 +81,17 @@ export function sqliteEndpoints(db: Database.Database): EndpointStore {
   const insert = db.prepare(
     `INSERT INTO endpoints (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`,
   );
+  // The delivery side owns the health columns and writes them without reading the row first;
+  // an API update built from an earlier read must not put stale values back. Re-enabling an
+  // endpoint starts its failure clock afresh, so it is not auto-disabled again at once.
+  const kept = new Set(['id', 'app_id', 'created_at', 'failing_since', 'last_success_at']);
   const update = db.prepare(
     `UPDATE endpoints SET ${columns
-      .filter((c) => c !== 'id' && c !== 'app_id' && c !== 'created_at')
+      .filter((c) => !kept.has(c))
       .map((c) => `${c} = @${c}`)
-      .join(', ')} WHERE id = @id`,
+      .join(', ')},
+       failing_since = CASE WHEN disabled = 1 AND @disabled = 0 THEN NULL ELSE failing_since END
+     WHERE id = @id`,
   );
   const byId = db.prepare('SELECT * FROM endpoints WHERE app_id = ? AND id = ?');
   const byUid = db.prepare('SELECT * FROM endpoints WHERE app_id = ? AND uid = ?');

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { initialSchema } from './migrations/001-initial.ts';
+import { deliveryClaimIndexes } from './migrations/002-delivery-claim-indexes.ts';
 
 interface Migration {
   version: number;
@@ -8,7 +9,10 @@ interface Migration {
 }
 
 /** Every schema change, in order. Never edit a released one: add the next. */
-const migrations: readonly Migration[] = [{ version: 1, name: 'initial', sql: initialSchema }];
+const migrations: readonly Migration[] = [
+  { version: 1, name: 'initial', sql: initialSchema },
+  { version: 2, name: 'delivery-claim-indexes', sql: deliveryClaimIndexes },
+];
 
 /** Applies the migrations this database has not seen, each in its own transaction. */
 export function migrateSqlite(db: Database.Database): number[] {

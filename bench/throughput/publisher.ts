@@ -1,0 +1,109 @@
+import type { Pool } from 'undici';
+import { epochMs } from './stats.ts';
+
+/** Characters of filler that bring a payload to about 1 KB of JSON. */
+const FILLER = 'x'.repeat(960);
+
+/** A ~1 KB JSON payload carrying the moment it was published, for latency on receipt. */
+export function payloadJson(seq: number, sentAt: number): string {
+  return `{"sentAt":${sentAt},"seq":${seq},"kind":"bench","filler":"${FILLER}"}`;
+}
+
+export interface Target {
+  pool: Pool;
+  /** The status that counts as accepted (Herald's publish: 202; the bare receiver: 200). */
+  okStatus: number;
+  /** The request for message `seq`, published at `sentAt`. */
+  request(
+    seq: number,
+    sentAt: number,
+  ): { path: string; headers: Record<string, string>; body: string };
+}
+
+export interface PublishResult {
+  accepted: number;
+  failed: number;
+  /** The first failure, to explain a run that went wrong. */
+  firstError: string | undefined;
+  startedAt: number;
+  endedAt: number;
+  /** Steady rate only: how far behind its schedule the publisher fell at worst. */
+  maxLagMs: number;
+}
+
+async function sendOne(target: Target, seq: number, result: PublishResult): Promise<void> {
+  const { path, headers, body } = target.request(seq, epochMs());
+  try {
+    const res = await target.pool.request({ method: 'POST', path, headers, body });
+    if (res.statusCode === target.okStatus) {
+      await res.body.dump();
+      result.accepted++;
+    } else {
+      const text = await res.body.text();
+      result.failed++;
+      result.firstError ??= `${res.statusCode} ${text.slice(0, 200)}`;
+    }
+  } catch (error) {
+    result.failed++;
+    result.firstError ??= (error as Error).message;
+  }
+}
+
+function emptyResult(): PublishResult {
+  return {
+    accepted: 0,
+    failed: 0,
+    firstError: undefined,
+    startedAt: epochMs(),
+    endedAt: 0,
+    maxLagMs: 0,
+  };
+}
+
+/** As fast as possible: `concurrency` requests in flight until `count` have been sent. */
+export async function publishClosedLoop(
+  target: Target,
+  count: number,
+  concurrency: number,
+): Promise<PublishResult> {
+  const result = emptyResult();
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await sendOne(target, next++, result);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  result.endedAt = epochMs();
+  return result;
+}
+
+/**
+ * Open loop at a fixed rate: message i is due at start + i / rate, whatever happened to the
+ * ones before it (requests beyond the pool's connections queue in the client).
+ */
+export async function publishAtRate(
+  target: Target,
+  ratePerSecond: number,
+  durationSeconds: number,
+): Promise<PublishResult> {
+  const result = emptyResult();
+  const count = Math.round(ratePerSecond * durationSeconds);
+  const inFlight: Promise<void>[] = [];
+  const start = performance.now();
+  let next = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const elapsed = performance.now() - start;
+      const due = Math.min(count, Math.floor((elapsed * ratePerSecond) / 1000) + 1);
+      if (next < due) {
+        result.maxLagMs = Math.max(result.maxLagMs, elapsed - (next * 1000) / ratePerSecond);
+      }
+      while (next < due) inFlight.push(sendOne(target, next++, result));
+      if (next < count) setTimeout(tick, 1);
+      else resolve();
+    };
+    tick();
+  });
+  await Promise.all(inFlight);
+  result.endedAt = epochMs();
+  return result;
+}

@@ -1,0 +1,98 @@
+/**
+ * The bench's webhook receiver, run as a child process (forked by run.ts) so that its work
+ * does not share an event loop with the publisher. It answers every POST with 200 and an empty
+ * body, and measures publish-to-receive latency from the `sentAt` the publisher embedded in
+ * the payload (epoch milliseconds from `performance.timeOrigin + performance.now()`, which
+ * processes on one machine share).
+ *
+ * Messages from the parent: `{ type: 'reset', runId, expected }` starts counting afresh;
+ * `{ type: 'expect', runId, expected }` corrects the expected count (publishes that failed);
+ * `{ type: 'report', runId }` asks for the figures so far. It replies `{ type: 'ready', port }`
+ * once listening, and `{ type: 'done' | 'report', runId, stats }`.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ReceiverStats } from './protocol.ts';
+import { percentile } from './stats.ts';
+
+const send = (message: unknown) => process.send?.(message);
+const SENT_AT = /"sentAt":\s*([0-9.]+)/;
+
+let runId = '';
+let expected = Number.POSITIVE_INFINITY;
+let seen = new Set<string>();
+let total = 0;
+let firstAt = 0;
+let lastAt = 0;
+let latencies = new Float64Array(1024);
+let doneSent = false;
+
+function stats(): ReceiverStats {
+  const sorted = latencies.slice(0, seen.size).sort();
+  return {
+    unique: seen.size,
+    total,
+    duplicates: total - seen.size,
+    firstAt,
+    lastAt,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+    maxMs: sorted.length === 0 ? Number.NaN : (sorted[sorted.length - 1] ?? Number.NaN),
+  };
+}
+
+function checkDone(): void {
+  if (!doneSent && seen.size >= expected) {
+    doneSent = true;
+    send({ type: 'done', runId, stats: stats() });
+  }
+}
+
+const server = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    const now = performance.timeOrigin + performance.now();
+    res.writeHead(200).end();
+    total++;
+    const key = `${req.url} ${req.headers['svix-id'] ?? req.headers['webhook-id'] ?? ''}`;
+    if (seen.has(key)) return;
+    // The publisher puts `sentAt` first; reading it from the head is cheaper than parsing 1 KB.
+    const head = (chunks[0] ?? Buffer.alloc(0)).toString('latin1', 0, 64);
+    const sentAt = Number(SENT_AT.exec(head)?.[1] ?? Number.NaN);
+    if (seen.size === latencies.length) {
+      const grown = new Float64Array(latencies.length * 2);
+      grown.set(latencies);
+      latencies = grown;
+    }
+    latencies[seen.size] = now - sentAt;
+    seen.add(key);
+    if (firstAt === 0) firstAt = now;
+    lastAt = now;
+    checkDone();
+  });
+});
+server.keepAliveTimeout = 60_000;
+
+process.on('message', (message: { type: string; runId: string; expected?: number }) => {
+  if (message.type === 'reset') {
+    runId = message.runId;
+    expected = message.expected ?? Number.POSITIVE_INFINITY;
+    seen = new Set();
+    total = 0;
+    firstAt = 0;
+    lastAt = 0;
+    doneSent = false;
+    send({ type: 'reset-ok', runId });
+  } else if (message.type === 'expect' && message.runId === runId) {
+    expected = message.expected ?? expected;
+    checkDone();
+  } else if (message.type === 'report') {
+    send({ type: 'report', runId, stats: stats() });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+
+server.listen(0, '127.0.0.1', () => {
+  send({ type: 'ready', port: (server.address() as AddressInfo).port });
+});

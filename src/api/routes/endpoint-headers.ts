@@ -1,0 +1,97 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import {
+  assertValidHeaders,
+  mergeHeaders,
+  redactHeaders,
+} from '../../services/endpoint-headers.ts';
+import { loadEndpoint } from '../../services/endpoint-lookup.ts';
+import type { ApiContext } from '../context.ts';
+import { loadApplication } from '../principal.ts';
+import { errorResponses } from '../schemas/common.ts';
+import {
+  EndpointHeadersIn,
+  EndpointHeadersOut,
+  EndpointHeadersPatchIn,
+  EndpointParams,
+} from '../schemas/endpoints.ts';
+
+const tags = ['Endpoint'];
+
+/** GET, PUT and PATCH /app/{app_id}/endpoint/{endpoint_id}/headers. */
+export function endpointHeaderRoutes(ctx: ApiContext): FastifyPluginAsync {
+  return async (plugin) => {
+    const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
+    const { store } = ctx;
+    const path = '/app/:app_id/endpoint/:endpoint_id/headers';
+
+    app.get(
+      path,
+      {
+        schema: {
+          summary: 'Get Endpoint Headers',
+          description:
+            'The headers added to each delivery. Values of sensitive headers (credentials, tokens, keys, cookies) are withheld; their names are listed in `sensitive`.',
+          tags,
+          params: EndpointParams,
+          response: { 200: EndpointHeadersOut, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const application = await loadApplication(store, request, request.params.app_id);
+        const endpoint = await loadEndpoint(store, application, request.params.endpoint_id);
+        return redactHeaders(endpoint.headers);
+      },
+    );
+
+    app.put(
+      path,
+      {
+        schema: {
+          summary: 'Update Endpoint Headers',
+          description: 'Replaces every custom header of the endpoint.',
+          tags,
+          params: EndpointParams,
+          body: EndpointHeadersIn,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const application = await loadApplication(store, request, request.params.app_id);
+        const endpoint = await loadEndpoint(store, application, request.params.endpoint_id);
+        const { headers } = request.body;
+        assertValidHeaders(headers, ['body', 'headers']);
+        await store.updateEndpoint({ ...endpoint, headers, updatedAt: ctx.clock() });
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.patch(
+      path,
+      {
+        schema: {
+          summary: 'Patch Endpoint Headers',
+          description:
+            'Sets the given headers (replacing a same-named one whatever its case); a null value removes that header.',
+          tags,
+          params: EndpointParams,
+          body: EndpointHeadersPatchIn,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const application = await loadApplication(store, request, request.params.app_id);
+        const endpoint = await loadEndpoint(store, application, request.params.endpoint_id);
+        const { headers } = request.body;
+        assertValidHeaders(headers, ['body', 'headers']);
+        await store.updateEndpoint({
+          ...endpoint,
+          headers: mergeHeaders(endpoint.headers, headers),
+          updatedAt: ctx.clock(),
+        });
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}

@@ -1,0 +1,120 @@
+import type { Config } from '../config/load.ts';
+import type { Clock } from '../core/clock.ts';
+import type { IdGenerator } from '../core/ids.ts';
+import { createSigner, signatureHeaderNames } from '../core/signing.ts';
+import type { ClaimedDelivery } from '../store/delivery-store.ts';
+import { deliveryHeaders, type Sender, USER_AGENT } from './sender.ts';
+import { type Settled, settleAttempt } from './settle-attempt.ts';
+import type { Slots } from './slots.ts';
+
+export interface AttemptRunner {
+  /** Signs and sends one claimed delivery; takes one of its endpoint's slots until it ends. */
+  start(claimed: ClaimedDelivery, payload: string): void;
+  inFlight(): number;
+  /** Resolves when nothing is in flight, or after `timeoutMs`. */
+  whenIdle(timeoutMs: number): Promise<void>;
+  /**
+   * Gives up on everything in flight (shutdown): aborts the requests and ignores their
+   * results. Returns the delivery ids, for the caller to hand back.
+   */
+  abandonAll(): string[];
+}
+
+export interface AttemptRunnerDeps {
+  config: Pick<
+    Config,
+    'signatureHeaders' | 'retrySchedule' | 'retryJitter' | 'retryAfterMaxSeconds'
+  >;
+  clock: Clock;
+  newId: IdGenerator;
+  random: () => number;
+  sender: Sender;
+  slots: Slots;
+  /** A finished attempt, settled into the outcome to record. Not called for abandoned ones. */
+  onSettled: (settled: Settled, claimed: ClaimedDelivery) => void;
+  /** After every attempt ends; `reopened` says a claim is worthwhile again (see Slots). */
+  onFinished: (reopened: boolean) => void;
+  onError: (error: unknown) => void;
+}
+
+/** Runs HTTP attempts without awaiting them: each one reports back through the callbacks. */
+export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
+  const { config, clock, newId, sender, slots } = deps;
+  const signer = createSigner();
+  const headerNames = signatureHeaderNames(config.signatureHeaders);
+  const abandoned = new Set<string>();
+  const running = new Set<string>();
+  let idleWaiters: (() => void)[] = [];
+
+  function finish(claimed: ClaimedDelivery, settle: () => Settled): void {
+    const { delivery, endpoint } = claimed;
+    running.delete(delivery.id);
+    const reopened = slots.release(endpoint.id);
+    if (abandoned.delete(delivery.id)) {
+      // Shutdown already handed it back.
+    } else {
+      deps.onSettled(settle(), claimed);
+    }
+    if (running.size === 0) {
+      for (const resolve of idleWaiters) resolve();
+      idleWaiters = [];
+    }
+    deps.onFinished(reopened);
+  }
+
+  return {
+    start(claimed, payload) {
+      const { delivery, endpoint, message } = claimed;
+      slots.acquire(endpoint.id);
+      running.add(delivery.id);
+      const attemptId = newId('atmpt');
+      const startedAt = clock();
+      const timestamp = Math.floor(startedAt / 1000);
+      const headers = deliveryHeaders(endpoint.headers, {
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        [headerNames.id]: message.id,
+        [headerNames.timestamp]: String(timestamp),
+        [headerNames.signature]: signer.sign(
+          { msgId: message.id, timestampSeconds: timestamp, body: payload },
+          endpoint.secret,
+          endpoint.retiredSecrets,
+          startedAt,
+        ),
+      });
+      sender
+        .send({ url: endpoint.url, body: payload, headers })
+        .then((result) =>
+          finish(claimed, () =>
+            settleAttempt({
+              claimed,
+              result,
+              attemptId,
+              startedAt,
+              now: clock(),
+              config,
+              random: deps.random,
+            }),
+          ),
+        )
+        .catch(deps.onError);
+    },
+    inFlight: () => running.size,
+    whenIdle(timeoutMs) {
+      if (running.size === 0) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+    abandonAll() {
+      const ids = [...running];
+      for (const id of ids) abandoned.add(id);
+      sender.abortAll();
+      return ids;
+    },
+  };
+}

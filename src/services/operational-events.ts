@@ -1,0 +1,257 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/load.ts';
+import type { Clock } from '../core/clock.ts';
+import type { IdGenerator } from '../core/ids.ts';
+import { generateSymmetricSecret } from '../core/secrets.ts';
+import type { ClaimedDelivery, DisabledEndpoint } from '../store/delivery-store.ts';
+import {
+  type AttemptRecord,
+  type DeliveryRecord,
+  type EndpointRecord,
+  TriggerType,
+} from '../store/records.ts';
+import type { Store } from '../store/store.ts';
+
+/** The uid of the internal application (and of its one endpoint) that carries operational events. */
+export const OPERATIONAL_UID = 'herald-operational';
+
+/** Svix sends `message.attempt.failing` on a delivery's fourth failed attempt. */
+export const FAILING_ATTEMPT = 4;
+
+export type AttemptTrigger = 'failing' | 'exhausted' | 'recovered';
+
+/** Where operational events go, for the start-up banner. */
+export interface OperationalWebhookInfo {
+  url: string;
+  secret: string;
+  /** `generated`: made on this start; `stored`: generated on an earlier start and kept. */
+  secretSource: 'configured' | 'generated' | 'stored';
+}
+
+/** An attempt that triggers a `message.attempt.*` event, with what the payload needs. */
+export interface AttemptEvent {
+  trigger: AttemptTrigger;
+  claimed: ClaimedDelivery;
+  attempt: AttemptRecord;
+}
+
+export interface OperationalEvents {
+  /** Creates or updates the internal application and its endpoint (at dispatcher start). */
+  ensureEndpoint(): Promise<void>;
+  /** Null when no operational webhook URL is configured. */
+  info(): OperationalWebhookInfo | null;
+  /** Whether deliveries of this application emit events: not when off, nor for the internal app. */
+  watches(appId: string): boolean;
+  /** Publishes the events as messages of the internal application (durable, signed, retried). */
+  publish(attempts: readonly AttemptEvent[], disabled: readonly DisabledEndpoint[]): Promise<void>;
+}
+
+/**
+ * Which `message.attempt.*` event an attempt triggers. Only scheduled deliveries emit them
+ * (a manual resend is one attempt that someone is watching): `failing` on the 4th failed
+ * attempt when a retry follows, `exhausted` when the last retry fails (a 410 disables the
+ * endpoint instead, reported as `endpoint.disabled`), `recovered` on a success after
+ * `failing` was sent, i.e. a success at attempt 5 or later.
+ */
+export function attemptTrigger(
+  delivery: Pick<DeliveryRecord, 'attemptCount' | 'triggerType'>,
+  next: 'success' | 'retry' | 'fail',
+  gone: boolean,
+): AttemptTrigger | null {
+  if (delivery.triggerType !== TriggerType.scheduled) return null;
+  const attemptNumber = delivery.attemptCount + 1;
+  if (next === 'success') return attemptNumber > FAILING_ATTEMPT ? 'recovered' : null;
+  if (next === 'retry') return attemptNumber === FAILING_ATTEMPT ? 'failing' : null;
+  return gone ? null : 'exhausted';
+}
+
+export type OperationalStore = Pick<
+  Store,
+  | 'getApplication'
+  | 'insertApplication'
+  | 'getEndpoint'
+  | 'insertEndpoint'
+  | 'updateEndpoint'
+  | 'createMessage'
+>;
+
+export interface OperationalEventsDeps {
+  store: OperationalStore;
+  config: Pick<Config, 'operationalWebhookUrl' | 'operationalWebhookSecret'>;
+  clock: Clock;
+  newId: IdGenerator;
+  logger: Logger;
+  /** Called after events are stored, so the dispatcher sends them without waiting. */
+  wake: () => void;
+}
+
+/**
+ * Operational events are ordinary messages of an internal application (hidden from the API's
+ * lists) whose one endpoint is `HERALD_OPERATIONAL_WEBHOOK_URL`: they are stored, signed,
+ * retried and logged like any webhook, and survive a restart.
+ */
+export function createOperationalEvents(deps: OperationalEventsDeps): OperationalEvents {
+  const { store, config, clock, newId, logger } = deps;
+  let target: { appId: string; endpointId: string; info: OperationalWebhookInfo } | null = null;
+
+  async function ensureEndpoint(): Promise<void> {
+    const url = config.operationalWebhookUrl;
+    if (url === undefined) return;
+    const now = clock();
+    let app = await store.getApplication(OPERATIONAL_UID);
+    if (app === null) {
+      app = {
+        id: newId('app'),
+        uid: OPERATIONAL_UID,
+        name: 'Herald operational events',
+        throttleRate: null,
+        metadata: {},
+        internal: true,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await store.insertApplication(app);
+    } else if (!app.internal) {
+      logger.error(
+        { uid: OPERATIONAL_UID },
+        `an application with uid '${OPERATIONAL_UID}' already exists and is not Herald's own: operational events are off until it is renamed or deleted`,
+      );
+      return;
+    }
+    const configured = config.operationalWebhookSecret;
+    const existing = await store.getEndpoint(app.id, OPERATIONAL_UID);
+    let endpoint: EndpointRecord;
+    let secretSource: OperationalWebhookInfo['secretSource'];
+    if (existing === null) {
+      secretSource = configured === undefined ? 'generated' : 'configured';
+      endpoint = {
+        id: newId('ep'),
+        appId: app.id,
+        uid: OPERATIONAL_UID,
+        url,
+        description: 'Operational events of this Herald server',
+        disabled: false,
+        eventTypes: null,
+        channels: null,
+        throttleRate: null,
+        metadata: {},
+        version: 1,
+        headers: {},
+        secret: configured ?? generateSymmetricSecret(),
+        retiredSecrets: [],
+        retrySchedule: null,
+        failingSince: null,
+        lastSuccessAt: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await store.insertEndpoint(endpoint);
+    } else {
+      secretSource = configured === undefined ? 'stored' : 'configured';
+      // A restart re-enables it (it may have been auto-disabled) and applies the configuration.
+      endpoint = {
+        ...existing,
+        url,
+        disabled: false,
+        secret: configured ?? existing.secret,
+        updatedAt: now,
+      };
+      await store.updateEndpoint(endpoint);
+    }
+    target = {
+      appId: app.id,
+      endpointId: endpoint.id,
+      info: { url, secret: endpoint.secret, secretSource },
+    };
+  }
+
+  async function publish(
+    attempts: readonly AttemptEvent[],
+    disabled: readonly DisabledEndpoint[],
+  ): Promise<void> {
+    if (target === null) return;
+    const { appId: ownAppId, endpointId } = target;
+    const watched = disabled.filter((d) => d.appId !== ownAppId);
+    const relevant = attempts.filter((a) => a.claimed.delivery.appId !== ownAppId);
+    if (watched.length === 0 && relevant.length === 0) return;
+
+    const now = clock();
+    const appUids = await appUidsOf(store, [
+      ...relevant.map((a) => a.claimed.delivery.appId),
+      ...watched.map((d) => d.appId),
+    ]);
+    const events: { type: string; data: Record<string, unknown> }[] = [];
+    for (const d of watched) {
+      const endpoint = await store.getEndpoint(d.appId, d.endpointId);
+      events.push({
+        type: 'endpoint.disabled',
+        data: {
+          appId: d.appId,
+          appUid: appUids.get(d.appId) ?? null,
+          endpointId: d.endpointId,
+          endpointUid: endpoint?.uid ?? null,
+          failSince: new Date(endpoint?.failingSince ?? now).toISOString(),
+          trigger: 'automatic',
+        },
+      });
+    }
+    for (const { trigger, claimed, attempt } of relevant) {
+      events.push({
+        type: `message.attempt.${trigger}`,
+        data: {
+          appId: claimed.delivery.appId,
+          appUid: appUids.get(claimed.delivery.appId) ?? null,
+          msgId: claimed.message.id,
+          msgEventId: claimed.message.eventId,
+          endpointId: claimed.endpoint.id,
+          lastAttempt: {
+            id: attempt.id,
+            responseStatusCode: attempt.responseStatusCode,
+            timestamp: new Date(attempt.createdAt).toISOString(),
+          },
+        },
+      });
+    }
+    for (const event of events) {
+      const payload = {
+        type: event.type,
+        timestamp: new Date(now).toISOString(),
+        data: event.data,
+      };
+      await store.createMessage({
+        message: {
+          id: newId('msg'),
+          appId: ownAppId,
+          eventId: null,
+          eventType: event.type,
+          payload: JSON.stringify(payload),
+          channels: null,
+          createdAt: now,
+          expiresAt: null,
+        },
+        onlyEndpointId: endpointId,
+        newDeliveryId: () => newId('dlv'),
+      });
+    }
+    logger.debug({ count: events.length }, 'operational events queued');
+    deps.wake();
+  }
+
+  return {
+    ensureEndpoint,
+    info: () => target?.info ?? null,
+    watches: (appId) => target !== null && appId !== target.appId,
+    publish,
+  };
+}
+
+async function appUidsOf(
+  store: Pick<Store, 'getApplication'>,
+  appIds: readonly string[],
+): Promise<Map<string, string | null>> {
+  const uids = new Map<string, string | null>();
+  for (const appId of new Set(appIds)) {
+    uids.set(appId, (await store.getApplication(appId))?.uid ?? null);
+  }
+  return uids;
+}

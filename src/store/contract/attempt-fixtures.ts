@@ -1,0 +1,237 @@
+import { createIdGenerator, type IdGenerator } from '../../core/ids.ts';
+import {
+  type ApplicationRecord,
+  type AttemptRecord,
+  type DeliveryRecord,
+  DeliveryStatus,
+  type EndpointRecord,
+  type MessageRecord,
+  TriggerType,
+} from '../records.ts';
+import type { Store } from '../store.ts';
+
+/** 2026-01-01T00:00:00Z: fixture times are offsets from here. */
+export const FIXTURE_EPOCH = Date.UTC(2026, 0, 1);
+
+export interface AttemptOutcome {
+  /** 0 for a network error. */
+  statusCode: number;
+  next: 'success' | 'retry' | 'fail';
+  /** When `next` is retry: when the delivery is due again. */
+  retryAt?: number;
+  response?: string;
+}
+
+/**
+ * Builds applications, endpoints, messages, deliveries and attempts through the Store interface
+ * alone (so every backend's contract run can use it), on a clock the test moves. Ids are made on
+ * that clock, so a record's id and its `createdAt` tell the same time, as in production.
+ */
+export interface AttemptWorld {
+  store: Store;
+  newId: IdGenerator;
+  /** The fixture clock, epoch ms. */
+  now(): number;
+  /** Moves the clock to FIXTURE_EPOCH + offsetMs (never backwards). */
+  at(offsetMs: number): number;
+  app(): Promise<ApplicationRecord>;
+  endpoint(appId: string, overrides?: Partial<EndpointRecord>): Promise<EndpointRecord>;
+  /** Publishes a message (scheduled deliveries to every matching endpoint, or `onlyEndpointId`). */
+  message(
+    appId: string,
+    fields?: Partial<Pick<MessageRecord, 'eventType' | 'channels' | 'payload' | 'eventId'>> & {
+      onlyEndpointId?: string;
+    },
+  ): Promise<{ message: MessageRecord; deliveries: DeliveryRecord[] }>;
+  /** The message's delivery to this endpoint (the most recent one). */
+  delivery(msgId: string, endpointId: string): Promise<DeliveryRecord>;
+  /** Records one attempt of a delivery, as the dispatcher would, at the current time. */
+  attempt(delivery: DeliveryRecord, outcome: AttemptOutcome): Promise<AttemptRecord>;
+  /** Adds a manual delivery (what a resend does), due now. */
+  manualDelivery(msgId: string, endpointId: string, appId: string): Promise<DeliveryRecord>;
+}
+
+export function attemptWorld(store: Store): AttemptWorld {
+  let clock = FIXTURE_EPOCH;
+  const newId = createIdGenerator(() => clock);
+  const now = () => clock;
+
+  return {
+    store,
+    newId,
+    now,
+    at(offsetMs) {
+      clock = Math.max(clock, FIXTURE_EPOCH + offsetMs);
+      return clock;
+    },
+    async app() {
+      const app: ApplicationRecord = {
+        id: newId('app'),
+        uid: null,
+        name: 'attempts fixture',
+        throttleRate: null,
+        metadata: {},
+        internal: false,
+        createdAt: clock,
+        updatedAt: clock,
+      };
+      await store.insertApplication(app);
+      return app;
+    },
+    async endpoint(appId, overrides = {}) {
+      const endpoint: EndpointRecord = {
+        id: newId('ep'),
+        appId,
+        uid: null,
+        url: 'https://receiver.example/hook',
+        description: '',
+        disabled: false,
+        eventTypes: null,
+        channels: null,
+        throttleRate: null,
+        metadata: {},
+        version: 1,
+        headers: {},
+        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        retiredSecrets: [],
+        retrySchedule: null,
+        failingSince: null,
+        lastSuccessAt: null,
+        createdAt: clock,
+        updatedAt: clock,
+        ...overrides,
+      };
+      await store.insertEndpoint(endpoint);
+      return endpoint;
+    },
+    async message(appId, fields = {}) {
+      const message: MessageRecord = {
+        id: newId('msg'),
+        appId,
+        eventId: fields.eventId ?? null,
+        eventType: fields.eventType ?? 'user.created',
+        payload: fields.payload ?? '{"n":1}',
+        channels: fields.channels ?? null,
+        createdAt: clock,
+        expiresAt: null,
+      };
+      await store.createMessage({
+        message,
+        newDeliveryId: () => newId('dlv'),
+        onlyEndpointId: fields.onlyEndpointId,
+      });
+      return { message, deliveries: await store.listMessageDeliveries(message.id) };
+    },
+    async delivery(msgId, endpointId) {
+      const all = await store.listMessageDeliveries(msgId);
+      const mine = all.filter((d) => d.endpointId === endpointId);
+      const latest = mine[mine.length - 1];
+      if (latest === undefined) throw new Error(`no delivery of ${msgId} to ${endpointId}`);
+      return latest;
+    },
+    async attempt(delivery, outcome) {
+      const attempt: AttemptRecord = {
+        id: newId('atmpt'),
+        deliveryId: delivery.id,
+        msgId: delivery.msgId,
+        endpointId: delivery.endpointId,
+        appId: delivery.appId,
+        url: 'https://receiver.example/hook',
+        status: outcome.next === 'success' ? DeliveryStatus.success : DeliveryStatus.fail,
+        responseStatusCode: outcome.statusCode,
+        response: outcome.response ?? `answer ${outcome.statusCode}`,
+        responseDurationMs: 12,
+        triggerType: delivery.triggerType,
+        createdAt: clock,
+      };
+      const next =
+        outcome.next === 'retry'
+          ? { status: 'retry' as const, dueAt: outcome.retryAt ?? clock + 5_000 }
+          : { status: outcome.next };
+      await store.completeDeliveries(
+        [{ kind: 'attempted', deliveryId: delivery.id, attempt, next, disableEndpoint: false }],
+        { now: clock, autoDisableFailingBefore: null },
+      );
+      return attempt;
+    },
+    async manualDelivery(msgId, endpointId, appId) {
+      const delivery: DeliveryRecord = {
+        id: newId('dlv'),
+        msgId,
+        endpointId,
+        appId,
+        status: DeliveryStatus.pending,
+        triggerType: TriggerType.manual,
+        attemptCount: 0,
+        dueAt: clock,
+        lastAttemptAt: null,
+        createdAt: clock,
+        updatedAt: clock,
+      };
+      await store.insertDeliveries([delivery]);
+      return delivery;
+    },
+  };
+}
+
+/**
+ * Application A has endpoints e1 (uid `first`) and e2, and three messages that went to both:
+ *   m1 (t=1000, user.created, channel eu, eventId order-1): e1 500 then 200 (success); e2 200 (success)
+ *   m2 (t=2000, invoice.paid, no channel):  e1 network error (fail);   e2 404 (fail)
+ *   m3 (t=3000, user.created, channel us):  e1 302, retry at t=9000;   e2 not tried yet (pending)
+ * Application B has endpoint eB and message mB (t=3200), delivered (200).
+ */
+export async function seedAttemptScenario(world: AttemptWorld) {
+  const appA = await world.app();
+  const appB = await world.app();
+  const e1 = await world.endpoint(appA.id, { uid: 'first' });
+  const e2 = await world.endpoint(appA.id);
+  const eB = await world.endpoint(appB.id);
+  world.at(1000);
+  const m1 = (await world.message(appA.id, { channels: ['eu'], eventId: 'order-1' })).message;
+  world.at(1100);
+  const a1e1fail = await world.attempt(await world.delivery(m1.id, e1.id), {
+    statusCode: 500,
+    next: 'retry',
+  });
+  world.at(1200);
+  const a1e1ok = await world.attempt(await world.delivery(m1.id, e1.id), {
+    statusCode: 200,
+    next: 'success',
+  });
+  world.at(1300);
+  const a1e2 = await world.attempt(await world.delivery(m1.id, e2.id), {
+    statusCode: 200,
+    next: 'success',
+  });
+  world.at(2000);
+  const m2 = (await world.message(appA.id, { eventType: 'invoice.paid' })).message;
+  world.at(2100);
+  const a2e1 = await world.attempt(await world.delivery(m2.id, e1.id), {
+    statusCode: 0,
+    next: 'fail',
+  });
+  world.at(2200);
+  const a2e2 = await world.attempt(await world.delivery(m2.id, e2.id), {
+    statusCode: 404,
+    next: 'fail',
+  });
+  world.at(3000);
+  const m3 = (await world.message(appA.id, { channels: ['us'] })).message;
+  world.at(3100);
+  const a3e1 = await world.attempt(await world.delivery(m3.id, e1.id), {
+    statusCode: 302,
+    next: 'retry',
+    retryAt: FIXTURE_EPOCH + 9000,
+  });
+  world.at(3200);
+  const mB = (await world.message(appB.id)).message;
+  world.at(3300);
+  const aB = await world.attempt(await world.delivery(mB.id, eB.id), {
+    statusCode: 200,
+    next: 'success',
+  });
+  return { appA, appB, e1, e2, eB, m1, m2, m3, mB, a1e1fail, a1e1ok, a1e2, a2e1, a2e2, a3e1, aB };
+}
+
+export type AttemptScenario = Awaited<ReturnType<typeof seedAttemptScenario>>;

@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createIdGenerator } from '../../core/ids.ts';
+import { HeraldError } from '../../errors.ts';
+import type { ApplicationRecord, EndpointRecord } from '../records.ts';
+import type { Store } from '../store.ts';
+
+const isConflict = (error: unknown) => error instanceof HeraldError && error.code === 'conflict';
+
+/** The endpoint storage contract every backend passes. */
+export function endpointsContract(makeStore: () => Promise<Store>): void {
+  describe('endpoints store contract', () => {
+    const newId = createIdGenerator();
+
+    async function withApps(run: (store: Store, appA: string, appB: string) => Promise<void>) {
+      const store = await makeStore();
+      try {
+        const ids: string[] = [];
+        for (const name of ['A', 'B']) {
+          const app: ApplicationRecord = {
+            id: newId('app'),
+            uid: null,
+            name,
+            throttleRate: null,
+            metadata: {},
+            internal: false,
+            createdAt: 1,
+            updatedAt: 1,
+          };
+          await store.insertApplication(app);
+          ids.push(app.id);
+        }
+        await run(store, ids[0]!, ids[1]!);
+      } finally {
+        await store.close();
+      }
+    }
+
+    function endpoint(appId: string, overrides: Partial<EndpointRecord> = {}): EndpointRecord {
+      return {
+        id: newId('ep'),
+        appId,
+        uid: null,
+        url: 'https://example.com/hook',
+        description: '',
+        disabled: false,
+        eventTypes: null,
+        channels: null,
+        throttleRate: null,
+        metadata: {},
+        version: 1,
+        headers: {},
+        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        retiredSecrets: [],
+        retrySchedule: null,
+        failingSince: null,
+        lastSuccessAt: null,
+        createdAt: 1_700_000_000_000,
+        updatedAt: 1_700_000_000_000,
+        ...overrides,
+      };
+    }
+
+    it('round-trips every field and finds the endpoint by id and uid within its app', () =>
+      withApps(async (store, appA, appB) => {
+        const full = endpoint(appA, {
+          uid: 'orders',
+          description: 'Orders',
+          disabled: true,
+          eventTypes: ['order.created', 'order.paid'],
+          channels: ['eu'],
+          throttleRate: 20,
+          metadata: { team: 'billing' },
+          version: 2,
+          headers: { 'X-Tenant': 'acme', Authorization: 'Bearer x' },
+          secret: 'whsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
+          retiredSecrets: [{ key: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', expiresAt: 123 }],
+          retrySchedule: [0, 5, 60],
+          failingSince: 10,
+          lastSuccessAt: 5,
+        });
+        const bare = endpoint(appA);
+        await store.insertEndpoint(full);
+        await store.insertEndpoint(bare);
+        assert.deepEqual(await store.getEndpoint(appA, full.id), full);
+        assert.deepEqual(await store.getEndpoint(appA, 'orders'), full);
+        assert.deepEqual(await store.getEndpoint(appA, bare.id), bare);
+        assert.equal(await store.getEndpoint(appB, full.id), null);
+        assert.equal(await store.getEndpoint(appB, 'orders'), null);
+        assert.equal(await store.getEndpoint(appA, 'missing'), null);
+      }));
+
+    it('keeps uids unique per application only', () =>
+      withApps(async (store, appA, appB) => {
+        await store.insertEndpoint(endpoint(appA, { uid: 'hook' }));
+        await store.insertEndpoint(endpoint(appB, { uid: 'hook' }));
+        await assert.rejects(store.insertEndpoint(endpoint(appA, { uid: 'hook' })), isConflict);
+        const other = endpoint(appA, { uid: 'other' });
+        await store.insertEndpoint(other);
+        await assert.rejects(store.updateEndpoint({ ...other, uid: 'hook' }), isConflict);
+        assert.equal((await store.getEndpoint(appA, other.id))?.uid, 'other');
+        await store.insertEndpoint(endpoint(appA));
+        await store.insertEndpoint(endpoint(appA));
+      }));
+
+    it('lists one application in pages, both ways', () =>
+      withApps(async (store, appA, appB) => {
+        const ids: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          const record = endpoint(appA);
+          ids.push(record.id);
+          await store.insertEndpoint(record);
+        }
+        await store.insertEndpoint(endpoint(appB));
+        const desc = await store.listEndpoints(appA, { limit: 2, order: 'descending' });
+        assert.deepEqual(
+          desc.items.map((e) => e.id),
+          [ids[4], ids[3]],
+        );
+        assert.equal(desc.done, false);
+        const next = await store.listEndpoints(appA, {
+          limit: 2,
+          order: 'descending',
+          cursor: ids[3],
+        });
+        assert.deepEqual(
+          next.items.map((e) => e.id),
+          [ids[2], ids[1]],
+        );
+        const last = await store.listEndpoints(appA, {
+          limit: 2,
+          order: 'descending',
+          cursor: ids[1],
+        });
+        assert.deepEqual(
+          last.items.map((e) => e.id),
+          [ids[0]],
+        );
+        assert.equal(last.done, true);
+        const asc = await store.listEndpoints(appA, { limit: 50, order: 'ascending' });
+        assert.deepEqual(
+          asc.items.map((e) => e.id),
+          ids,
+        );
+        assert.equal(asc.done, true);
+        const after = await store.listEndpoints(appA, {
+          limit: 50,
+          order: 'ascending',
+          cursor: ids[2],
+        });
+        assert.deepEqual(
+          after.items.map((e) => e.id),
+          ids.slice(3),
+        );
+      }));
+
+    it('lists active endpoints and fetches endpoints by ids', () =>
+      withApps(async (store, appA, appB) => {
+        const on = endpoint(appA);
+        const off = endpoint(appA, { disabled: true });
+        const elsewhere = endpoint(appB);
+        for (const record of [on, off, elsewhere]) await store.insertEndpoint(record);
+        assert.deepEqual(
+          (await store.listActiveEndpoints(appA)).map((e) => e.id),
+          [on.id],
+        );
+        const byIds = await store.getEndpointsByIds([off.id, elsewhere.id, 'ep_missing']);
+        assert.deepEqual(byIds.map((e) => e.id).sort(), [off.id, elsewhere.id].sort());
+        assert.deepEqual(await store.getEndpointsByIds([]), []);
+      }));
+
+    it('updates every field but id, appId, createdAt and the delivery health fields', () =>
+      withApps(async (store, appA, appB) => {
+        const record = endpoint(appA, { uid: 'before', failingSince: 50, lastSuccessAt: 40 });
+        await store.insertEndpoint(record);
+        const changed: EndpointRecord = {
+          ...record,
+          uid: 'after',
+          url: 'http://localhost:9/other',
+          description: 'changed',
+          eventTypes: ['a.b'],
+          channels: ['c'],
+          throttleRate: 3,
+          metadata: { x: 'y' },
+          version: 4,
+          headers: { 'X-A': '1' },
+          secret: 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD',
+          retiredSecrets: [{ key: record.secret, expiresAt: 99 }],
+          retrySchedule: [1],
+          updatedAt: record.updatedAt + 1,
+        };
+        await store.updateEndpoint({
+          ...changed,
+          appId: appB,
+          createdAt: 7,
+          failingSince: null,
+          lastSuccessAt: null,
+        });
+        assert.deepEqual(await store.getEndpoint(appA, record.id), changed);
+        assert.equal(await store.getEndpoint(appA, 'before'), null);
+        await store.updateEndpoint({ ...changed, eventTypes: null, channels: null, uid: null });
+        const cleared = await store.getEndpoint(appA, record.id);
+        assert.equal(cleared?.eventTypes, null);
+        assert.equal(cleared?.channels, null);
+        assert.equal(cleared?.uid, null);
+      }));
+
+    it('restarts the failure clock when a disabled endpoint is enabled again', () =>
+      withApps(async (store, appA) => {
+        const record = endpoint(appA, { disabled: true, failingSince: 50 });
+        await store.insertEndpoint(record);
+        await store.updateEndpoint({ ...record, description: 'still off' });
+        assert.equal((await store.getEndpoint(appA, record.id))?.failingSince, 50);
+        await store.updateEndpoint({ ...record, disabled: false });
+        const enabled = await store.getEndpoint(appA, record.id);
+        assert.equal(enabled?.disabled, false);
+        assert.equal(enabled?.failingSince, null);
+      }));
+
+    it('deletes an endpoint only through its own application', () =>
+      withApps(async (store, appA, appB) => {
+        const record = endpoint(appA, { uid: 'gone' });
+        await store.insertEndpoint(record);
+        await store.deleteEndpoint(appB, record.id);
+        assert.notEqual(await store.getEndpoint(appA, record.id), null);
+        await store.deleteEndpoint(appA, record.id);
+        assert.equal(await store.getEndpoint(appA, record.id), null);
+        await store.insertEndpoint(endpoint(appA, { uid: 'gone' }));
+      }));
+
+    it('deletes endpoints with their application', () =>
+      withApps(async (store, appA, appB) => {
+        const a = endpoint(appA);
+        const b = endpoint(appB);
+        await store.insertEndpoint(a);
+        await store.insertEndpoint(b);
+        await store.deleteApplication(appA);
+        assert.equal(await store.getEndpoint(appA, a.id), null);
+        assert.deepEqual(
+          (await store.listEndpoints(appA, { limit: 10, order: 'ascending' })).items,
+          [],
+        );
+        assert.deepEqual(await store.getEndpoint(appB, b.id), b);
+      }));
+  });
+}

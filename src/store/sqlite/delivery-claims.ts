@@ -1,0 +1,160 @@
+import type Database from 'better-sqlite3';
+import type { ClaimedDelivery, DeliveryStore } from '../delivery-store.ts';
+import { DeliveryStatus } from '../records.ts';
+import { type DeliveryRow, toDelivery } from './deliveries.ts';
+import { type EndpointRow, toEndpoint } from './endpoints.ts';
+import { type MessageRow, toMessage } from './messages.ts';
+
+const DUE = `status IN (${DeliveryStatus.pending}, ${DeliveryStatus.sending})`;
+
+/**
+ * The hot SQL of the queue: claiming due deliveries under a lease. A claimed delivery is
+ * `sending` with `due_at` moved to the end of its lease, so it is due again (taken over) only
+ * if its dispatcher never reports back. Each claim is one transaction.
+ */
+export function sqliteDeliveryClaims(
+  db: Database.Database,
+): Pick<
+  DeliveryStore,
+  'claimDueDeliveries' | 'claimEndpointDeliveries' | 'releaseAllClaims' | 'nextDueAt'
+> {
+  const claimOldest = db.prepare(
+    `UPDATE deliveries SET status = ${DeliveryStatus.sending}, due_at = @leaseUntil, updated_at = @now
+     WHERE id IN (
+       SELECT id FROM deliveries
+       WHERE ${DUE} AND due_at >= @from AND due_at <= @now
+         AND endpoint_id NOT IN (SELECT value FROM json_each(@exclude))
+       ORDER BY due_at LIMIT @limit)
+     RETURNING *`,
+  );
+  // The same with at most @perEndpoint rows per endpoint: it ranks, per endpoint, the first
+  // @scan due rows (a bounded window) and takes the oldest of each endpoint's share.
+  const claimShared = db.prepare(
+    `WITH due AS (
+       SELECT id, endpoint_id, due_at FROM deliveries
+       WHERE ${DUE} AND due_at >= @from AND due_at <= @now
+         AND endpoint_id NOT IN (SELECT value FROM json_each(@exclude))
+       ORDER BY due_at LIMIT @scan),
+     ranked AS (
+       SELECT id, due_at, row_number() OVER (PARTITION BY endpoint_id ORDER BY due_at, id) AS rn
+       FROM due)
+     UPDATE deliveries SET status = ${DeliveryStatus.sending}, due_at = @leaseUntil, updated_at = @now
+     WHERE id IN (SELECT id FROM ranked WHERE rn <= @perEndpoint ORDER BY due_at LIMIT @limit)
+     RETURNING *`,
+  );
+  const dueOfEndpoint = db
+    .prepare(
+      `SELECT id FROM deliveries INDEXED BY deliveries_endpoint_due
+       WHERE endpoint_id = ? AND ${DUE} AND due_at <= ? ORDER BY due_at LIMIT ?`,
+    )
+    .pluck();
+  const claimIds = db.prepare(
+    `UPDATE deliveries SET status = ${DeliveryStatus.sending}, due_at = ?, updated_at = ?
+     WHERE id IN (SELECT value FROM json_each(?)) RETURNING *`,
+  );
+  const releaseAll = db.prepare(
+    `UPDATE deliveries SET status = ${DeliveryStatus.pending}, due_at = ?, updated_at = ?
+     WHERE status = ${DeliveryStatus.sending}`,
+  );
+  const messagesByIds = db.prepare(
+    'SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))',
+  );
+  const endpointsByIds = db.prepare(
+    'SELECT * FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
+  );
+  const nextDue = db.prepare(`SELECT due_at FROM deliveries WHERE ${DUE} ORDER BY due_at LIMIT 1`);
+  const nextDueAfter = db.prepare(
+    `SELECT due_at FROM deliveries WHERE ${DUE} AND due_at > ? ORDER BY due_at LIMIT 1`,
+  );
+
+  /** Joins each claimed row with its message and endpoint (one query each for the batch). */
+  function withContext(rows: DeliveryRow[]): ClaimedDelivery[] {
+    if (rows.length === 0) return [];
+    const msgIds = JSON.stringify([...new Set(rows.map((r) => r.msg_id))]);
+    const epIds = JSON.stringify([...new Set(rows.map((r) => r.endpoint_id))]);
+    const messages = new Map(
+      (messagesByIds.all(msgIds) as MessageRow[]).map((m) => [m.id, toMessage(m)]),
+    );
+    const endpoints = new Map(
+      (endpointsByIds.all(epIds) as EndpointRow[]).map((e) => [e.id, toEndpoint(e)]),
+    );
+    const claimed: ClaimedDelivery[] = [];
+    for (const row of rows) {
+      const message = messages.get(row.msg_id);
+      const endpoint = endpoints.get(row.endpoint_id);
+      // Foreign keys cascade, so both exist; the check keeps the types honest.
+      if (message !== undefined && endpoint !== undefined) {
+        claimed.push({ delivery: toDelivery(row), message, endpoint });
+      }
+    }
+    // RETURNING gives no order; the dispatcher starts the oldest first.
+    claimed.sort((a, b) => (a.delivery.dueAt ?? 0) - (b.delivery.dueAt ?? 0));
+    return claimed;
+  }
+
+  const claimDueTx = db.transaction(
+    (params: {
+      now: number;
+      from: number;
+      limit: number;
+      leaseUntil: number;
+      exclude: string;
+      perEndpoint: number | undefined;
+    }): ClaimedDelivery[] => {
+      const { perEndpoint, ...common } = params;
+      const rows =
+        perEndpoint === undefined || perEndpoint >= params.limit
+          ? claimOldest.all(common)
+          : claimShared.all({
+              ...common,
+              perEndpoint,
+              scan: Math.min(params.limit * 2, 2000),
+            });
+      return withContext(rows as DeliveryRow[]);
+    },
+  );
+
+  const claimEndpointsTx = db.transaction(
+    (
+      now: number,
+      leaseUntil: number,
+      endpoints: readonly { endpointId: string; limit: number }[],
+    ): ClaimedDelivery[] => {
+      const ids: string[] = [];
+      for (const { endpointId, limit } of endpoints) {
+        if (limit > 0) ids.push(...(dueOfEndpoint.all(endpointId, now, limit) as string[]));
+      }
+      if (ids.length === 0) return [];
+      return withContext(claimIds.all(leaseUntil, now, JSON.stringify(ids)) as DeliveryRow[]);
+    },
+  );
+
+  return {
+    async claimDueDeliveries(request) {
+      return claimDueTx.immediate({
+        now: request.now,
+        from: request.dueFrom ?? Number.MIN_SAFE_INTEGER,
+        limit: request.limit,
+        leaseUntil: request.now + request.leaseMs,
+        exclude: JSON.stringify(request.excludeEndpointIds),
+        perEndpoint: request.perEndpointLimit,
+      });
+    },
+    async claimEndpointDeliveries(request) {
+      return claimEndpointsTx.immediate(
+        request.now,
+        request.now + request.leaseMs,
+        request.endpoints,
+      );
+    },
+    async releaseAllClaims(now) {
+      return releaseAll.run(now, now).changes;
+    },
+    async nextDueAt(after) {
+      const row = (after === undefined ? nextDue.get() : nextDueAfter.get(after)) as
+        | { due_at: number }
+        | undefined;
+      return row?.due_at ?? null;
+    },
+  };
+}

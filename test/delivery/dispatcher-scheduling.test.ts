@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { DeliveryStatus, TriggerType } from '../../src/store/records.ts';
+import { startReceiver, type TestReceiver } from '../helpers/receiver.ts';
+import { deliveriesOf, type Harness, publish, seedEndpoint, startHarness } from './fixtures.ts';
+
+describe('dispatcher: scheduling, isolation, batching and shutdown', () => {
+  let receiver: TestReceiver;
+  let h: Harness | undefined;
+  before(async () => {
+    receiver = await startReceiver();
+  });
+  after(async () => {
+    await receiver.close();
+  });
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  async function allSucceeded(msgIds: readonly string[]): Promise<boolean> {
+    for (const id of msgIds) {
+      const [d] = await deliveriesOf(h!.store, id);
+      if (d?.status !== DeliveryStatus.success) return false;
+    }
+    return true;
+  }
+
+  it('keeps delivering to a healthy endpoint while a hanging one holds all its slots', async () => {
+    h = await startHarness({
+      env: {
+        HERALD_ENDPOINT_CONCURRENCY: '2',
+        HERALD_DELIVERY_TIMEOUT_MS: '10000',
+        HERALD_RETRY_SCHEDULE: '3600',
+      },
+    });
+    const stuck = await seedEndpoint(
+      h.store,
+      h.seeded,
+      receiver.endpoint('/stuck', () => ({ hang: true })),
+      {
+        eventTypes: ['stuck'],
+      },
+    );
+    await seedEndpoint(h.store, h.seeded, receiver.endpoint('/healthy'), {
+      eventTypes: ['healthy'],
+    });
+    // The stuck endpoint's messages are older, so they come first in the queue.
+    for (let i = 0; i < 10; i++) await publish(h.store, h.seeded, h.clock, { i }, 'stuck');
+    const healthy: string[] = [];
+    for (let i = 0; i < 30; i++)
+      healthy.push((await publish(h.store, h.seeded, h.clock, { i }, 'healthy')).id);
+    h.dispatcher.wake();
+
+    await receiver.waitForRequests(30, { path: '/healthy' });
+    await h.store.waitUntil(() => allSucceeded(healthy));
+    // All of that happened while the stuck endpoint held exactly its two slots, unanswered.
+    assert.equal(receiver.requestsTo('/stuck').length, 2);
+    assert.equal(h.attempts().filter((a) => a.endpointId === stuck.id).length, 0);
+  });
+
+  it('records outcomes in batches, not one transaction per delivery', async () => {
+    h = await startHarness();
+    await seedEndpoint(h.store, h.seeded, receiver.endpoint('/bulk'));
+    const ids: string[] = [];
+    for (let i = 0; i < 300; i++) ids.push((await publish(h.store, h.seeded, h.clock, { i })).id);
+    h.dispatcher.wake();
+    await h.store.waitUntil(() => allSucceeded(ids));
+    const outcomes = h.store.batches.flatMap((b) => b.outcomes);
+    assert.equal(outcomes.length, 300);
+    assert.ok(outcomes.every((o) => o.kind === 'attempted'));
+    assert.ok(h.store.batches.length <= 60, `${h.store.batches.length} completion batches`);
+    assert.ok(h.store.claims.length <= 60, `${h.store.claims.length} claims`);
+    assert.ok(Math.max(...h.store.batches.map((b) => b.outcomes.length)) > 1);
+  });
+
+  it('drain waits for attempts in flight, records them, and releases what is unfinished', async () => {
+    h = await startHarness({ env: { HERALD_RETRY_SCHEDULE: '3600' } });
+    await seedEndpoint(
+      h.store,
+      h.seeded,
+      receiver.endpoint('/slow', () => ({ status: 200, delayMs: 200 })),
+      {
+        eventTypes: ['slow'],
+      },
+    );
+    await seedEndpoint(
+      h.store,
+      h.seeded,
+      receiver.endpoint('/never', () => ({ hang: true })),
+      {
+        eventTypes: ['never'],
+      },
+    );
+    const slow = await publish(h.store, h.seeded, h.clock, {}, 'slow');
+    const never = await publish(h.store, h.seeded, h.clock, {}, 'never');
+    h.dispatcher.wake();
+    await receiver.waitForRequests(1, { path: '/slow' });
+    await receiver.waitForRequests(1, { path: '/never' });
+
+    const started = Date.now();
+    await h.dispatcher.drain(1000);
+    const took = Date.now() - started;
+    assert.equal(h.dispatcher.running(), false);
+    assert.ok(took >= 900 && took < 5000, `drain took ${took} ms`);
+    const [finished] = await deliveriesOf(h.store, slow.id);
+    assert.equal(finished?.status, DeliveryStatus.success);
+    const [released] = await deliveriesOf(h.store, never.id);
+    assert.equal(released?.status, DeliveryStatus.pending);
+    assert.equal(released?.attemptCount, 0);
+    assert.ok((released?.dueAt ?? Infinity) <= Date.now());
+  });
+
+  it('drain returns at once when nothing is in flight', async () => {
+    h = await startHarness();
+    const started = Date.now();
+    await h.dispatcher.drain(10_000);
+    assert.ok(Date.now() - started < 1000);
+    assert.equal(h.dispatcher.running(), false);
+  });
+
+  it('picks up deliveries a crashed process left in flight, without waiting for their lease', async () => {
+    h = await startHarness({ start: false });
+    await seedEndpoint(h.store, h.seeded, receiver.endpoint('/after-crash'));
+    const message = await publish(h.store, h.seeded, h.clock);
+    // The "crashed" process claimed it for an hour.
+    const claimed = await h.store.claimDueDeliveries({
+      now: h.clock(),
+      limit: 10,
+      leaseMs: 3_600_000,
+      excludeEndpointIds: [],
+    });
+    assert.equal(claimed.length, 1);
+    await h.dispatcher.start();
+    await receiver.waitForRequests(1, { path: '/after-crash' });
+    await h.store.waitUntil(() => allSucceeded([message.id]));
+  });
+
+  it('delivers a delivery that falls due later without being woken', async () => {
+    h = await startHarness();
+    const endpoint = await seedEndpoint(h.store, h.seeded, receiver.endpoint('/later'), {
+      eventTypes: ['other'],
+    });
+    const message = await publish(h.store, h.seeded, h.clock);
+    const dueAt = Date.now() + 300;
+    await h.store.insertDeliveries([
+      {
+        id: h.seeded.newId('dlv'),
+        msgId: message.id,
+        endpointId: endpoint.id,
+        appId: h.seeded.app.id,
+        status: DeliveryStatus.pending,
+        triggerType: TriggerType.scheduled,
+        attemptCount: 0,
+        dueAt,
+        lastAttemptAt: null,
+        createdAt: Date.now(),
+        updatedAt: Date.now(),
+      },
+    ]);
+    h.dispatcher.wake();
+    const [request] = await receiver.waitForRequests(1, { path: '/later' });
+    assert.ok((request?.receivedAt ?? 0) >= dueAt);
+  });
+
+  it('finds new work within the idle interval even when nobody wakes it', async () => {
+    h = await startHarness({ deps: { tuning: { maxIdleMs: 200 } } });
+    await seedEndpoint(h.store, h.seeded, receiver.endpoint('/unwoken'));
+    await publish(h.store, h.seeded, h.clock);
+    await receiver.waitForRequests(1, { path: '/unwoken', timeoutMs: 3000 });
+  });
+});

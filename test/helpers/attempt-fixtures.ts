@@ -1,0 +1,56 @@
+import { hashToken } from '../../src/core/tokens.ts';
+import {
+  type AttemptScenario,
+  type AttemptWorld,
+  attemptWorld,
+  seedAttemptScenario,
+} from '../../src/store/contract/attempt-fixtures.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { createTestApi, type TestApi } from './api.ts';
+
+export {
+  type AttemptScenario,
+  type AttemptWorld,
+  FIXTURE_EPOCH,
+} from '../../src/store/contract/attempt-fixtures.ts';
+
+/**
+ * An API whose clock is the fixture world's, so ids and times made by the API (a resend's
+ * delivery) and by the fixtures agree. Rows are made through the store (`world`), as the
+ * dispatcher and message creation would make them.
+ */
+export async function createAttemptsApi(): Promise<{ api: TestApi; world: AttemptWorld }> {
+  const store = openSqliteStore({ path: ':memory:', synchronous: 'normal' });
+  const world = attemptWorld(store);
+  const api = await createTestApi({ store, clock: world.now });
+  return { api, world };
+}
+
+/** The API plus the standard scenario of `seedAttemptScenario`. */
+export async function createSeededAttemptsApi(): Promise<{
+  api: TestApi;
+  world: AttemptWorld;
+  s: AttemptScenario;
+}> {
+  const { api, world } = await createAttemptsApi();
+  return { api, world, s: await seedAttemptScenario(world) };
+}
+
+/** A bearer token scoped to one application. */
+export async function appScopedToken(
+  store: Store,
+  appId: string,
+  name = 'appsk_test',
+): Promise<string> {
+  const token = `${name}_${appId}`;
+  await store.insertToken({
+    id: `tok_${appId}_${name}`,
+    kind: 'app',
+    hash: hashToken(token),
+    appId,
+    createdAt: Date.now(),
+    expiresAt: null,
+  });
+  return token;
+}

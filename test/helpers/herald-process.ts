@@ -1,0 +1,162 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The admin token every Herald started by this helper accepts. */
+export const PROCESS_ADMIN_TOKEN = 'sk_process_test_admin_token';
+
+const HERALD_BIN = fileURLToPath(new URL('../../bin/herald.js', import.meta.url));
+const BANNER = /Herald is listening on (http:\/\/\S+)/;
+/** Keep the last part of each stream only: a crash loop can print a lot. */
+const OUTPUT_LIMIT = 64 * 1024;
+
+export interface HeraldExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface HeraldProcessOptions {
+  /** The SQLite file; restart on the same file to test durability. */
+  dbPath: string;
+  /** Extra HERALD_* settings (they override the defaults below). */
+  env?: Record<string, string>;
+  /** Node flags placed before the script, e.g. `--cpu-prof`. */
+  nodeArgs?: readonly string[];
+  /** Working directory of the child (where `--cpu-prof` writes by default). */
+  cwd?: string;
+  /** How long to wait for the banner before giving up. */
+  startTimeoutMs?: number;
+}
+
+export interface HeraldProcess {
+  readonly pid: number;
+  /** e.g. http://127.0.0.1:40123 */
+  readonly url: string;
+  readonly dbPath: string;
+  /** Resolves once the process has exited, however it ended. */
+  readonly exited: Promise<HeraldExit>;
+  /** Sends a signal (no-op once the process has exited). */
+  kill(signal: NodeJS.Signals): void;
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+  stop(graceMs?: number): Promise<HeraldExit>;
+  /** The captured stdout and stderr (tails), for failure messages. */
+  output(): string;
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** A test runner that dies must not leave Herald processes behind. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
+
+/** A fresh temporary directory and a function that removes it. */
+export async function makeTempDir(
+  prefix = 'herald-process-',
+): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Environment for a test Herald: no inherited HERALD_* settings, fast retries, quiet logs. */
+export function heraldEnv(dbPath: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('HERALD_')) env[key] = value;
+  }
+  return {
+    ...env,
+    HERALD_DATABASE_URL: `sqlite:${dbPath}`,
+    HERALD_PORT: '0',
+    HERALD_HOST: '127.0.0.1',
+    HERALD_ADMIN_TOKEN: PROCESS_ADMIN_TOKEN,
+    HERALD_LOG_LEVEL: 'warn',
+    HERALD_RETRY_SCHEDULE: '1,1,1,1,1',
+    HERALD_RETRY_JITTER: '0',
+    ...extra,
+  };
+}
+
+/**
+ * Starts `node bin/herald.js serve` and resolves once its banner names the address it listens
+ * on. Rejects (and kills the child) if it exits first or the banner does not come in time.
+ */
+export async function startHeraldProcess(options: HeraldProcessOptions): Promise<HeraldProcess> {
+  installExitHook();
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), HERALD_BIN, 'serve'], {
+    cwd: options.cwd,
+    env: heraldEnv(options.dbPath, options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  const trim = (text: string) => (text.length > OUTPUT_LIMIT ? text.slice(-OUTPUT_LIMIT) : text);
+  const output = () => `--- herald stdout ---\n${stdout}\n--- herald stderr ---\n${stderr}`;
+
+  const exited = new Promise<HeraldExit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  let exitedYet = false;
+  void exited.then(() => {
+    exitedYet = true;
+  });
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timeoutMs = options.startTimeoutMs ?? 20_000;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`Herald printed no banner within ${timeoutMs} ms\n${output()}`));
+    }, timeoutMs);
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      stdout = trim(stdout + chunk);
+      const match = BANNER.exec(stdout);
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.stderr.on('data', (chunk: string) => {
+      stderr = trim(stderr + chunk);
+    });
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    void exited.then((exit) => {
+      clearTimeout(timer);
+      reject(new Error(`Herald exited before listening (${JSON.stringify(exit)})\n${output()}`));
+    });
+  });
+
+  const kill = (signal: NodeJS.Signals) => {
+    if (!exitedYet) child.kill(signal);
+  };
+  return {
+    pid: child.pid ?? -1,
+    url,
+    dbPath: options.dbPath,
+    exited,
+    kill,
+    async stop(graceMs = 15_000) {
+      kill('SIGTERM');
+      const timer = setTimeout(() => kill('SIGKILL'), graceMs);
+      const exit = await exited;
+      clearTimeout(timer);
+      return exit;
+    },
+    output,
+  };
+}
