@@ -74,8 +74,9 @@ export async function startHerald(
     url: address,
     close() {
       closing ??= (async () => {
-        await app.close();
-        await dispatcher.drain(config.shutdownTimeoutMs);
+        // Stop taking requests and drain deliveries at the same time; whatever a request still
+        // in flight publishes is stored and goes out after the next start.
+        await Promise.all([app.close(), dispatcher.drain(config.shutdownTimeoutMs)]);
         await store.close();
       })();
       return closing;

@@ -1,4 +1,4 @@
-/** What the receiver child reports to the bench runner. Times are epoch ms (high resolution). */
+/** What the receiver child reports to the bench runner. Times are monotonic ms (see `monotonicMs`). */
 export interface ReceiverStats {
   /** Distinct deliveries (endpoint path + message id). */
   unique: number;
@@ -11,6 +11,8 @@ export interface ReceiverStats {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** The worst latency in each second of receipt, from the first receipt on. */
+  worstBySecond: number[];
 }
 
 export type ReceiverMessage =

@@ -1,5 +1,5 @@
 import type { Pool } from 'undici';
-import { epochMs } from './stats.ts';
+import { monotonicMs, percentile } from './stats.ts';
 
 /** Characters of filler that bring a payload to about 1 KB of JSON. */
 const FILLER = 'x'.repeat(960);
@@ -29,12 +29,21 @@ export interface PublishResult {
   endedAt: number;
   /** Steady rate only: how far behind its schedule the publisher fell at worst. */
   maxLagMs: number;
+  /** Response times of the requests (queueing in the client included). */
+  requestP50Ms: number;
+  requestP99Ms: number;
 }
 
-async function sendOne(target: Target, seq: number, result: PublishResult): Promise<void> {
-  const { path, headers, body } = target.request(seq, epochMs());
+interface Collector extends PublishResult {
+  durations: number[];
+}
+
+async function sendOne(target: Target, seq: number, result: Collector): Promise<void> {
+  const started = monotonicMs();
+  const { path, headers, body } = target.request(seq, started);
   try {
     const res = await target.pool.request({ method: 'POST', path, headers, body });
+    result.durations.push(monotonicMs() - started);
     if (res.statusCode === target.okStatus) {
       await res.body.dump();
       result.accepted++;
@@ -49,12 +58,15 @@ async function sendOne(target: Target, seq: number, result: PublishResult): Prom
   }
 }
 
-function emptyResult(): PublishResult {
+function emptyResult(): Collector {
   return {
+    durations: [],
+    requestP50Ms: Number.NaN,
+    requestP99Ms: Number.NaN,
     accepted: 0,
     failed: 0,
     firstError: undefined,
-    startedAt: epochMs(),
+    startedAt: monotonicMs(),
     endedAt: 0,
     maxLagMs: 0,
   };
@@ -72,8 +84,7 @@ export async function publishClosedLoop(
     while (next < count) await sendOne(target, next++, result);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  result.endedAt = epochMs();
-  return result;
+  return finish(result);
 }
 
 /**
@@ -104,6 +115,16 @@ export async function publishAtRate(
     tick();
   });
   await Promise.all(inFlight);
-  result.endedAt = epochMs();
-  return result;
+  return finish(result);
+}
+
+function finish(collected: Collector): PublishResult {
+  const { durations, ...result } = collected;
+  const sorted = Float64Array.from(durations).sort();
+  return {
+    ...result,
+    endedAt: monotonicMs(),
+    requestP50Ms: percentile(sorted, 0.5),
+    requestP99Ms: percentile(sorted, 0.99),
+  };
 }

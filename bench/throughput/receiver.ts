@@ -2,8 +2,8 @@
  * The bench's webhook receiver, run as a child process (forked by run.ts) so that its work
  * does not share an event loop with the publisher. It answers every POST with 200 and an empty
  * body, and measures publish-to-receive latency from the `sentAt` the publisher embedded in
- * the payload (epoch milliseconds from `performance.timeOrigin + performance.now()`, which
- * processes on one machine share).
+ * the payload (milliseconds on the machine's monotonic clock, which processes share; see
+ * `monotonicMs`).
  *
  * Messages from the parent: `{ type: 'reset', runId, expected }` starts counting afresh;
  * `{ type: 'expect', runId, expected }` corrects the expected count (publishes that failed);
@@ -13,7 +13,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ReceiverStats } from './protocol.ts';
-import { percentile } from './stats.ts';
+import { monotonicMs, percentile } from './stats.ts';
 
 const send = (message: unknown) => process.send?.(message);
 const SENT_AT = /"sentAt":\s*([0-9.]+)/;
@@ -25,6 +25,8 @@ let total = 0;
 let firstAt = 0;
 let lastAt = 0;
 let latencies = new Float64Array(1024);
+/** Worst latency per second of receipt (from the first receipt), to tell a stall from a warm-up. */
+let worstBySecond: number[] = [];
 let doneSent = false;
 
 function stats(): ReceiverStats {
@@ -38,6 +40,7 @@ function stats(): ReceiverStats {
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
     maxMs: sorted.length === 0 ? Number.NaN : (sorted[sorted.length - 1] ?? Number.NaN),
+    worstBySecond: worstBySecond.map((ms) => Math.round(ms * 10) / 10),
   };
 }
 
@@ -52,7 +55,7 @@ const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
-    const now = performance.timeOrigin + performance.now();
+    const now = monotonicMs();
     res.writeHead(200).end();
     total++;
     const key = `${req.url} ${req.headers['svix-id'] ?? req.headers['webhook-id'] ?? ''}`;
@@ -68,6 +71,9 @@ const server = createServer((req, res) => {
     latencies[seen.size] = now - sentAt;
     seen.add(key);
     if (firstAt === 0) firstAt = now;
+    const second = Math.floor((now - firstAt) / 1000);
+    while (worstBySecond.length <= second) worstBySecond.push(0);
+    worstBySecond[second] = Math.max(worstBySecond[second] ?? 0, now - sentAt);
     lastAt = now;
     checkDone();
   });
@@ -82,6 +88,7 @@ process.on('message', (message: { type: string; runId: string; expected?: number
     total = 0;
     firstAt = 0;
     lastAt = 0;
+    worstBySecond = [];
     doneSent = false;
     send({ type: 'reset-ok', runId });
   } else if (message.type === 'expect' && message.runId === runId) {

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startReceiverProcess } from './receiver-process.ts';
+import { checkTargets, describeRun, summarise, summaryTable, TARGETS } from './report.ts';
 import {
   type BenchOptions,
   messageCount,
@@ -17,19 +18,13 @@ import {
   runCeiling,
   runHerald,
   type ScenarioKind,
+  type System,
 } from './scenarios.ts';
-import { median } from './stats.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Unmeasured ceiling requests sent first, so the first measured run is not a cold start. */
 const WARMUP_MESSAGES = 5000;
-
-const TARGETS = {
-  deliveriesPerSecond: 3000,
-  steadyP99Ms: 50,
-  peakRssMiB: 250,
-};
 
 const { values } = parseArgs({
   options: {
@@ -89,14 +84,12 @@ const scenarios = values.scenarios.split(',').map((s) => s.trim()) as ScenarioKi
 for (const s of scenarios) {
   if (s !== 'max' && s !== 'steady') throw new Error(`--scenarios: unknown '${s}' (max, steady)`);
 }
-const systems = values.systems.split(',').map((s) => s.trim()) as Array<'ceiling' | 'herald'>;
+const systems = values.systems.split(',').map((s) => s.trim()) as System[];
 for (const s of systems) {
   if (s !== 'ceiling' && s !== 'herald')
     throw new Error(`--systems: unknown '${s}' (ceiling, herald)`);
 }
 
-const fmt = (n: number | undefined, digits = 0) =>
-  n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits);
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 log(
@@ -115,22 +108,10 @@ try {
   for (let run = 1; run <= runs; run++) {
     for (const kind of scenarios) {
       for (const system of systems) {
-        const result = await (system === 'ceiling' ? runCeiling : runHerald)(
-          kind,
-          run,
-          receiver,
-          options,
-        );
+        const runOne = system === 'ceiling' ? runCeiling : runHerald;
+        const result = await runOne(kind, run, receiver, options);
         results.push(result);
-        log(
-          `run ${run} ${kind.padEnd(6)} ${system.padEnd(7)} ${fmt(result.deliveriesPerSecond)} deliveries/s, ` +
-            `p50 ${fmt(result.p50Ms, 1)} ms, p99 ${fmt(result.p99Ms, 1)} ms` +
-            (result.peakRssMiB === undefined ? '' : `, peak RSS ${fmt(result.peakRssMiB)} MiB`) +
-            (result.complete ? '' : ` INCOMPLETE ${result.delivered}/${result.expected}`) +
-            (result.publishFailed > 0
-              ? ` (${result.publishFailed} publishes failed: ${result.firstPublishError})`
-              : ''),
-        );
+        log(describeRun(result));
       }
     }
   }
@@ -138,82 +119,13 @@ try {
   await receiver.close();
 }
 
-interface Summary {
-  scenario: ScenarioKind;
-  system: 'ceiling' | 'herald';
-  messages: number;
-  deliveriesPerSecond: number;
-  publishesPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  peakRssMiB: number;
-  duplicates: number;
-  incompleteRuns: number;
-}
-
-const summaries: Summary[] = [];
-for (const scenario of scenarios) {
-  for (const system of systems) {
-    const mine = results.filter((r) => r.scenario === scenario && r.system === system);
-    summaries.push({
-      scenario,
-      system,
-      messages: messageCount(scenario, options),
-      deliveriesPerSecond: median(mine.map((r) => r.deliveriesPerSecond)),
-      publishesPerSecond: median(mine.map((r) => r.publishesPerSecond)),
-      p50Ms: median(mine.map((r) => r.p50Ms)),
-      p99Ms: median(mine.map((r) => r.p99Ms)),
-      peakRssMiB: median(mine.map((r) => r.peakRssMiB ?? Number.NaN)),
-      duplicates: mine.reduce((sum, r) => sum + r.duplicates, 0),
-      incompleteRuns: mine.filter((r) => !r.complete).length,
-    });
-  }
-}
-const find = (scenario: ScenarioKind, system: 'ceiling' | 'herald') =>
-  summaries.find((s) => s.scenario === scenario && s.system === system);
-
+const summaries = summarise(results, scenarios, systems, (s) => messageCount(s, options));
+const checks = checkTargets(summaries, results, options);
 log('');
-log(`Medians of ${runs} run(s):`);
 log(
-  '| scenario | system | messages | deliveries/s | vs ceiling | publishes/s | p50 ms | p99 ms | p99 vs ceiling | peak RSS MiB | duplicates | incomplete runs |',
+  `Medians of ${runs} run(s) (latency: publish to receipt; request: publish call or direct POST):`,
 );
-log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-for (const s of summaries) {
-  const ceiling = find(s.scenario, 'ceiling');
-  const isHerald = s.system === 'herald' && ceiling !== undefined;
-  const label = s.scenario === 'max' ? 'max throughput' : `steady ${options.rate}/s`;
-  log(
-    `| ${label} | ${s.system} | ${s.messages} | ${fmt(s.deliveriesPerSecond)} | ` +
-      `${isHerald ? `${fmt((s.deliveriesPerSecond / ceiling.deliveriesPerSecond) * 100, 1)}%` : ''} | ` +
-      `${fmt(s.publishesPerSecond)} | ${fmt(s.p50Ms, 1)} | ${fmt(s.p99Ms, 1)} | ` +
-      `${isHerald ? `${fmt(s.p99Ms / ceiling.p99Ms, 1)}x` : ''} | ${fmt(s.peakRssMiB)} | ${s.duplicates} | ${s.incompleteRuns} |`,
-  );
-}
-
-const heraldRuns = results.filter((r) => r.system === 'herald');
-const worstRss = Math.max(...heraldRuns.map((r) => r.peakRssMiB ?? Number.NaN));
-const checks: Array<{ target: string; measured: string; pass: boolean | undefined }> = [];
-const max = find('max', 'herald');
-if (max !== undefined && options.endpoints === 1) {
-  checks.push({
-    target: `>= ${TARGETS.deliveriesPerSecond} deliveries/s (1 endpoint, 1 KB, HTTP publish)`,
-    measured: `${fmt(max.deliveriesPerSecond)}/s (median)`,
-    pass: max.deliveriesPerSecond >= TARGETS.deliveriesPerSecond && max.incompleteRuns === 0,
-  });
-}
-const steady = find('steady', 'herald');
-if (steady !== undefined) {
-  checks.push({
-    target: `p99 < ${TARGETS.steadyP99Ms} ms at ${options.rate} msg/s`,
-    measured: `p99 ${fmt(steady.p99Ms, 1)} ms (median)`,
-    pass: steady.p99Ms < TARGETS.steadyP99Ms && steady.incompleteRuns === 0,
-  });
-}
-checks.push({
-  target: `peak RSS < ${TARGETS.peakRssMiB} MB`,
-  measured: `${fmt(worstRss)} MiB (worst run)`,
-  pass: Number.isFinite(worstRss) ? worstRss < TARGETS.peakRssMiB : undefined,
-});
+for (const line of summaryTable(summaries, options)) log(line);
 log('');
 log('Targets:');
 for (const c of checks) {
@@ -221,27 +133,21 @@ for (const c of checks) {
 }
 
 mkdirSync(dirname(outPath), { recursive: true });
-writeFileSync(
-  outPath,
-  `${JSON.stringify(
-    {
-      startedAt: stamp,
-      machine: {
-        cpus: cpus().length,
-        model: cpus()[0]?.model,
-        totalMemGiB: totalmem() / 2 ** 30,
-        node: process.version,
-      },
-      options: { ...options, runs, scenarios, systems },
-      targets: TARGETS,
-      summaries,
-      checks,
-      runs: results,
-    },
-    null,
-    2,
-  )}\n`,
-);
+const report = {
+  startedAt: stamp,
+  machine: {
+    cpus: cpus().length,
+    model: cpus()[0]?.model,
+    totalMemGiB: totalmem() / 2 ** 30,
+    node: process.version,
+  },
+  options: { ...options, runs, scenarios, systems },
+  targets: TARGETS,
+  summaries,
+  checks,
+  runs: results,
+};
+writeFileSync(outPath, `${JSON.stringify(report, null, 2)}\n`);
 log('');
 log(`JSON: ${outPath}`);
 if (options.cpuProfDir !== undefined) log(`CPU profiles of Herald: ${options.cpuProfDir}`);

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Pool } from 'undici';
 import {
   makeTempDir,
   PROCESS_ADMIN_TOKEN,
   startHeraldProcess,
 } from '../../test/helpers/herald-process.ts';
+import { probeCommitsPerSecond } from './disk-probe.ts';
 import type { ReceiverStats } from './protocol.ts';
 import {
   type PublishResult,
@@ -49,10 +51,17 @@ export interface RunResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** The worst latency in each second of receipt: a stall shows as a spike, a warm-up as a slope. */
+  worstLatencyBySecondMs: number[];
   /** Steady rate: worst lag of the publisher behind its schedule. */
   publisherMaxLagMs: number;
   /** Herald only: VmHWM of the Herald process, MiB. */
   peakRssMiB: number | undefined;
+  /** Response time of the publish requests (Herald) or of the direct POSTs (ceiling). */
+  requestP50Ms: number;
+  requestP99Ms: number;
+  /** Herald only: durable SQLite commits/s the disk allowed just before the run (see disk-probe.ts). */
+  diskCommitsPerSecond: number | undefined;
 }
 
 /** Peak resident set (VmHWM) of a process, MiB; undefined when /proc is not there. */
@@ -103,6 +112,7 @@ function toResult(
   stats: ReceiverStats,
   complete: boolean,
   peakRss: number | undefined,
+  diskCommitsPerSecond: number | undefined,
 ): RunResult {
   const elapsedMs = stats.lastAt - published.startedAt;
   return {
@@ -119,8 +129,12 @@ function toResult(
     p50Ms: stats.p50Ms,
     p99Ms: stats.p99Ms,
     maxMs: stats.maxMs,
+    worstLatencyBySecondMs: stats.worstBySecond,
     publisherMaxLagMs: published.maxLagMs,
     peakRssMiB: peakRss,
+    requestP50Ms: published.requestP50Ms,
+    requestP99Ms: published.requestP99Ms,
+    diskCommitsPerSecond,
   };
 }
 
@@ -155,6 +169,7 @@ export async function runCeiling(
       stats,
       complete,
       undefined,
+      undefined,
     );
   } finally {
     await pool.destroy();
@@ -171,6 +186,8 @@ export async function runHerald(
   const runId = `herald-${kind}-${run}`;
   const messages = messageCount(kind, options);
   const dir = await makeTempDir('herald-bench-');
+  const synchronous = options.heraldEnv.HERALD_SQLITE_SYNCHRONOUS === 'normal' ? 'normal' : 'full';
+  const diskCommits = probeCommitsPerSecond(join(dir.path, 'probe.db'), synchronous);
   const herald = await startHeraldProcess({
     dbPath: `${dir.path}/herald.db`,
     // Herald's own defaults, except what a bench must pin.
@@ -180,16 +197,12 @@ export async function runHerald(
       HERALD_RETRY_JITTER: '',
       ...options.heraldEnv,
     },
+    // One directory per run: Node writes a profile per thread (tsx's loader runs in a worker),
+    // and a fixed --cpu-prof-name would let them overwrite each other.
     nodeArgs:
       options.cpuProfDir === undefined
         ? []
-        : [
-            '--cpu-prof',
-            '--cpu-prof-dir',
-            options.cpuProfDir,
-            '--cpu-prof-name',
-            `${runId}.cpuprofile`,
-          ],
+        : ['--cpu-prof', '--cpu-prof-dir', join(options.cpuProfDir, runId)],
   });
   const headers = {
     authorization: `Bearer ${PROCESS_ADMIN_TOKEN}`,
@@ -221,6 +234,7 @@ export async function runHerald(
       stats,
       complete,
       peak,
+      diskCommits,
     );
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${herald.output()}`);

@@ -15,7 +15,12 @@ export function median(values: readonly number[]): number {
     : ((finite[mid - 1] ?? 0) + (finite[mid] ?? 0)) / 2;
 }
 
-/** High-resolution epoch milliseconds, comparable between processes on one machine. */
-export function epochMs(): number {
-  return performance.timeOrigin + performance.now();
+/**
+ * Milliseconds on the system's monotonic clock (CLOCK_MONOTONIC, what `process.hrtime` reads),
+ * which every process on the machine shares: the publisher stamps a message with it and the
+ * receiver, another process, subtracts. (`performance.timeOrigin` differs between processes by
+ * up to a millisecond, which shows as negative sub-millisecond latencies.)
+ */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }

@@ -42,6 +42,15 @@ export async function runServe(
       '  Admin token: the one printed on first start. Lost it? Restart with HERALD_ADMIN_TOKEN=<new token> to replace it.',
     );
   }
+  const operational = herald.dispatcher.operationalWebhook();
+  if (operational !== null) {
+    lines.push(`  Operational events go to ${operational.url}`);
+    if (operational.secretSource !== 'configured') {
+      lines.push(
+        `  They are signed with ${operational.secret} (set HERALD_OPERATIONAL_WEBHOOK_SECRET to choose it)`,
+      );
+    }
+  }
   process.stdout.write(`${lines.join('\n')}\n\n`);
 
   let stopping = false;

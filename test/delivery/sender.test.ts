@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Agent } from 'undici';
 import {
   createSender,
   deliveryHeaders,
@@ -127,6 +128,30 @@ describe('HTTP sender', () => {
     const result = await post('not a url');
     assert.equal(result.statusCode, 0);
     assert.equal(result.failure, 'network');
+  });
+
+  it('uses an injected undici dispatcher, and leaves it open on close', async () => {
+    const agent = new Agent();
+    const origins: string[] = [];
+    const counting = agent.compose((dispatch) => (options, handler) => {
+      origins.push(String(options.origin));
+      return dispatch(options, handler);
+    });
+    const injected = createSender({
+      timeoutMs: 1000,
+      connectionsPerOrigin: 1,
+      dispatcher: counting,
+    });
+    const result = await injected.send({
+      url: receiver.endpoint('/injected'),
+      body: '{}',
+      headers: {},
+    });
+    assert.equal(result.statusCode, 200);
+    assert.deepEqual(origins, [receiver.url]);
+    await injected.close();
+    assert.equal(agent.closed, false);
+    await agent.close();
   });
 
   it('keeps framing headers out of endpoint custom headers and lets its own win', () => {

@@ -137,7 +137,7 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsync {
           ...current,
           name: body.name,
           // A PUT without a uid keeps the current one (which may be the path the app was created by).
-        uid: body.uid !== undefined ? body.uid : current.uid,
+          uid: body.uid !== undefined ? body.uid : current.uid,
           throttleRate: body.throttleRate ?? body.rateLimit ?? null,
           metadata: body.metadata ?? {},
           updatedAt: ctx.clock(),

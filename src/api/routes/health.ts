@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { ErrorOut } from '../schemas/common.ts';
 import type { ApiContext } from '../context.ts';
+import { ErrorOut } from '../schemas/common.ts';
 
 export function healthRoutes(ctx: ApiContext): FastifyPluginAsync {
   return async (app) => {

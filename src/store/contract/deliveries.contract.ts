@@ -238,6 +238,33 @@ export function deliveriesContract(makeStore: () => Promise<Store>): void {
       assert.equal(healthy?.lastSuccessAt, T0 + 30);
     });
 
+    it('applies a batch in order: the last outcome decides whether the endpoint is failing', async () => {
+      const ep = await endpoint();
+      const [a, b, c, d] = [
+        await queue(ep.id, T0),
+        await queue(ep.id, T0),
+        await queue(ep.id, T0),
+        await queue(ep.id, T0),
+      ];
+      await claim(T0);
+      await store.completeDeliveries(
+        [
+          attempted(a, { status: 'success' }, 200, T0),
+          attempted(b, { status: 'success' }, 200, T0),
+          attempted(c, { status: 'fail' }, 500, T0),
+        ],
+        { now: T0 + 1, autoDisableFailingBefore: null },
+      );
+      assert.equal((await store.getEndpoint(appId, ep.id))?.failingSince, T0 + 1);
+      await store.completeDeliveries([attempted(d, { status: 'success' }, 200, T0)], {
+        now: T0 + 2,
+        autoDisableFailingBefore: null,
+      });
+      const after = await store.getEndpoint(appId, ep.id);
+      assert.equal(after?.failingSince, null);
+      assert.equal(after?.lastSuccessAt, T0 + 2);
+    });
+
     it('releases a claim (pending, due when asked) and drops without an attempt', async () => {
       const ep = await endpoint();
       const released = await queue(ep.id, T0);

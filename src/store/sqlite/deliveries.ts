@@ -5,49 +5,12 @@ import type {
   DeliveryStore,
   DisabledEndpoint,
 } from '../delivery-store.ts';
-import { type DeliveryRecord, DeliveryStatus, type TriggerType } from '../records.ts';
+import { type DeliveryRecord, DeliveryStatus } from '../records.ts';
 import { sqliteDeliveryClaims } from './delivery-claims.ts';
+import { type DeliveryRow, prepareDeliveryInsert, toDelivery } from './delivery-rows.ts';
 
-export interface DeliveryRow {
-  id: string;
-  msg_id: string;
-  endpoint_id: string;
-  app_id: string;
-  status: DeliveryStatus;
-  trigger_type: TriggerType;
-  attempt_count: number;
-  due_at: number | null;
-  last_attempt_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
-
-export function toDelivery(row: DeliveryRow): DeliveryRecord {
-  return {
-    id: row.id,
-    msgId: row.msg_id,
-    endpointId: row.endpoint_id,
-    appId: row.app_id,
-    status: row.status,
-    triggerType: row.trigger_type,
-    attemptCount: row.attempt_count,
-    dueAt: row.due_at,
-    lastAttemptAt: row.last_attempt_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-/** Prepared once; also used by message creation, which inserts deliveries in its own transaction. */
-export function prepareDeliveryInsert(db: Database.Database) {
-  const insert = db.prepare(
-    `INSERT INTO deliveries (id, msg_id, endpoint_id, app_id, status, trigger_type, attempt_count, due_at,
-       last_attempt_at, created_at, updated_at)
-     VALUES (@id, @msgId, @endpointId, @appId, @status, @triggerType, @attemptCount, @dueAt,
-       @lastAttemptAt, @createdAt, @updatedAt)`,
-  );
-  return (delivery: DeliveryRecord) => insert.run(delivery);
-}
+// Row mapping lives apart so the claim SQL can use it without importing this module back.
+export { type DeliveryRow, prepareDeliveryInsert, toDelivery } from './delivery-rows.ts';
 
 /**
  * The queue on SQLite. Claims and completions are each one transaction per batch: the commit
@@ -94,6 +57,9 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
       autoDisableBefore: number | null,
     ): CompletionEffects => {
       const disabled: DisabledEndpoint[] = [];
+      // Endpoints whose last recorded outcome in this batch was a success: a batch of
+      // successes to one endpoint then updates its row once, not once per delivery.
+      const healthy = new Set<string>();
       const record = (row: unknown, reason: DisabledEndpoint['reason']) => {
         if (row !== undefined) {
           const r = row as { id: string; app_id: string };
@@ -124,7 +90,11 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
           now,
           outcome.deliveryId,
         );
-        if (next.status === 'success') endpointSucceeded.run(now, attempt.endpointId);
+        if (next.status === 'success' && !healthy.has(attempt.endpointId)) {
+          endpointSucceeded.run(now, attempt.endpointId);
+          healthy.add(attempt.endpointId);
+        }
+        if (next.status === 'fail') healthy.delete(attempt.endpointId);
         if (outcome.disableEndpoint) record(disableGone.get(now, attempt.endpointId), 'gone');
         if (next.status === 'fail' && !outcome.disableEndpoint) {
           endpointExhausted.run(now, attempt.endpointId);

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ClaimedDelivery, DeliveryStore } from '../delivery-store.ts';
 import { DeliveryStatus } from '../records.ts';
-import { type DeliveryRow, toDelivery } from './deliveries.ts';
+import { type DeliveryRow, toDelivery } from './delivery-rows.ts';
 import { type EndpointRow, toEndpoint } from './endpoints.ts';
 import { type MessageRow, toMessage } from './messages.ts';
 

@@ -11,6 +11,7 @@ import {
 } from '../records.ts';
 import { parseJsonColumn } from './database.ts';
 import { type DeliveryRow, prepareDeliveryInsert, toDelivery } from './deliveries.ts';
+import { groupCommit } from './group-commit.ts';
 import { keysetClause, toPage } from './page.ts';
 
 export interface MessageRow {
@@ -178,9 +179,8 @@ export function sqliteMessages(db: Database.Database): MessageStore {
   }
 
   return {
-    async createMessage(input) {
-      return createTx.immediate(input);
-    },
+    // Publishes arriving together share one commit; see group-commit.ts.
+    createMessage: groupCommit(db, createTx),
     async getMessage(appId, idOrEventId) {
       const row = (byId.get(appId, idOrEventId) ?? byEventId.get(appId, idOrEventId)) as
         | MessageRow
