@@ -59,7 +59,7 @@ export async function startHerald(
     config,
     clock,
     newId,
-    wakeDispatcher: () => dispatcher.wake(),
+    wakeDispatcher: (earliestDueAt) => dispatcher.wake(earliestDueAt),
     dispatcherRunning: () => dispatcher.running(),
   };
   const app = await buildApi(ctx, { logger });

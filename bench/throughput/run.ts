@@ -24,7 +24,7 @@ import {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Unmeasured ceiling requests sent first, so the first measured run is not a cold start. */
-const WARMUP_MESSAGES = 5000;
+const RECEIVER_WARMUP_REQUESTS = 5000;
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +37,7 @@ const { values } = parseArgs({
     scenarios: { type: 'string', default: 'max,steady' },
     systems: { type: 'string', default: 'ceiling,herald' },
     timeout: { type: 'string', default: '180' },
+    warmup: { type: 'string', default: '2000' },
     'herald-env': { type: 'string', multiple: true, default: [] },
     'cpu-prof': { type: 'boolean', default: false },
     out: { type: 'string' },
@@ -47,7 +48,7 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(
     'usage: npm run bench -- [--messages 20000] [--endpoints 1] [--rate 500] [--duration 20]\n' +
-      '  [--concurrency 64] [--runs 3] [--scenarios max,steady] [--systems ceiling,herald]\n  [--timeout 180]\n' +
+      '  [--concurrency 64] [--runs 3] [--scenarios max,steady] [--systems ceiling,herald]\n  [--timeout 180] [--warmup 2000]\n' +
       '  [--herald-env HERALD_X=value ...] [--cpu-prof] [--out file.json]\n',
   );
   process.exit(0);
@@ -58,6 +59,10 @@ function positiveInt(name: string, text: string): number {
   if (!Number.isInteger(n) || n < 1)
     throw new Error(`--${name} must be a positive integer, got '${text}'`);
   return n;
+}
+
+function nonNegativeInt(name: string, text: string): number {
+  return text === '0' ? 0 : positiveInt(name, text);
 }
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -76,6 +81,7 @@ const options: BenchOptions = {
   durationSeconds: positiveInt('duration', values.duration),
   concurrency: positiveInt('concurrency', values.concurrency),
   timeoutSeconds: positiveInt('timeout', values.timeout),
+  warmupMessages: nonNegativeInt('warmup', values.warmup),
   heraldEnv,
   cpuProfDir: values['cpu-prof'] ? join(dirname(outPath), `profiles-${stamp}`) : undefined,
 };
@@ -104,7 +110,7 @@ const receiver = await startReceiverProcess();
 const results: RunResult[] = [];
 try {
   // Warm the receiver (and this process's client) up before anything is measured.
-  await runCeiling('max', 0, receiver, { ...options, messages: WARMUP_MESSAGES });
+  await runCeiling('max', 0, receiver, { ...options, messages: RECEIVER_WARMUP_REQUESTS });
   for (let run = 1; run <= runs; run++) {
     for (const kind of scenarios) {
       for (const system of systems) {

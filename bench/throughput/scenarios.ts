@@ -27,6 +27,8 @@ export interface BenchOptions {
   durationSeconds: number;
   concurrency: number;
   timeoutSeconds: number;
+  /** Messages published and delivered through each fresh Herald before measuring (JIT, caches). */
+  warmupMessages: number;
   heraldEnv: Record<string, string>;
   /** Directory for Herald's CPU profiles; undefined: no profiling. */
   cpuProfDir: string | undefined;
@@ -211,8 +213,6 @@ export async function runHerald(
   const pool = new Pool(herald.url, { connections: options.concurrency });
   try {
     const appId = await createApp(pool, headers, receiver.url, options.endpoints);
-    const expected = messages * options.endpoints;
-    const { done } = await receiver.reset(runId, expected);
     const target: Target = {
       pool,
       okStatus: 202,
@@ -222,6 +222,20 @@ export async function runHerald(
         body: `{"eventType":"bench.event","payload":${payloadJson(seq, sentAt)}}`,
       }),
     };
+    if (options.warmupMessages > 0) {
+      const warmupId = `${runId}-warmup`;
+      const warmup = await receiver.reset(warmupId, options.warmupMessages * options.endpoints);
+      await publishClosedLoop(target, options.warmupMessages, options.concurrency);
+      const { complete } = await collect(
+        receiver,
+        warmupId,
+        warmup.done,
+        options.timeoutSeconds * 1000,
+      );
+      if (!complete) throw new Error('the warm-up messages were not all delivered in time');
+    }
+    const expected = messages * options.endpoints;
+    const { done } = await receiver.reset(runId, expected);
     const published = await publish(kind, target, options);
     const accepted = published.accepted * options.endpoints;
     if (accepted < expected) receiver.expect(runId, accepted);

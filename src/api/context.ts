@@ -9,8 +9,11 @@ export interface ApiContext {
   readonly config: Config;
   readonly clock: Clock;
   readonly newId: IdGenerator;
-  /** Wakes the dispatcher once new deliveries are committed, so they go out without polling delay. */
-  readonly wakeDispatcher: () => void;
+  /**
+   * Wakes the dispatcher once new deliveries are committed, so they go out without polling
+   * delay. Pass the earliest due time among them: it may be older than the dispatcher's last look.
+   */
+  readonly wakeDispatcher: (earliestDueAt: number) => void;
   /** Reports whether the dispatcher is running, for the health check. */
   readonly dispatcherRunning: () => boolean;
 }

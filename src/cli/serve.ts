@@ -1,6 +1,6 @@
-import pino from 'pino';
-import { ConfigError, loadConfig, readConfigFile } from '../config/load.ts';
-import { startHerald } from '../server.ts';
+import pino, { type Logger } from 'pino';
+import { type Config, ConfigError, loadConfig, readConfigFile } from '../config/load.ts';
+import { type RunningHerald, startHerald } from '../server.ts';
 import type { ServeCommand } from './program.ts';
 
 /** `herald serve`: start, print how to reach Herald, and shut down cleanly on SIGTERM/SIGINT. */
@@ -8,7 +8,7 @@ export async function runServe(
   command: ServeCommand,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
+  let config: Config;
   try {
     const configPath = command.configFile ?? env.HERALD_CONFIG;
     const file = configPath === undefined ? undefined : readConfigFile(configPath);
@@ -21,8 +21,24 @@ export async function runServe(
     throw error;
   }
   const logger = pino({ level: config.logLevel, base: { service: 'herald' } });
-  const herald = await startHerald(config, logger);
+  let herald: RunningHerald;
+  try {
+    herald = await startHerald(config, logger);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const detail =
+      code === 'EADDRINUSE'
+        ? `port ${config.port} on ${config.host} is already in use; set HERALD_PORT (or --port) to another one`
+        : (error as Error).message;
+    process.stderr.write(`Herald could not start: ${detail}\n`);
+    process.exit(1);
+  }
+  // Installed before anything is printed: whoever waits for the banner may signal at once.
+  handleSignals(herald, config, logger);
+  process.stdout.write(banner(herald, config));
+}
 
+function banner(herald: RunningHerald, config: Config): string {
   const lines = [
     '',
     `  Herald is listening on ${herald.url}`,
@@ -31,7 +47,7 @@ export async function runServe(
   ];
   if (herald.adminToken.source === 'generated') {
     lines.push(
-      `  Admin token (shown only this once; Herald stores only its hash):`,
+      '  Admin token (shown only this once; Herald stores only its hash):',
       `      ${herald.adminToken.token}`,
       `  Use it as:  curl -H "Authorization: Bearer <token>" ${herald.url}/api/v1/app`,
     );
@@ -51,8 +67,10 @@ export async function runServe(
       );
     }
   }
-  process.stdout.write(`${lines.join('\n')}\n\n`);
+  return `${lines.join('\n')}\n\n`;
+}
 
+function handleSignals(herald: RunningHerald, config: Config, logger: Logger): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

@@ -21,6 +21,12 @@ export interface ClaimPlanner {
   freshClaim(now: number, limit: number): FreshClaim;
   /** Records a fresh claim's result. Returns true when more may be due right now. */
   afterFreshClaim(request: FreshClaim, claimed: readonly ClaimedDelivery[]): boolean;
+  /**
+   * Deliveries due at `dueAt` were just committed. Their due time may lie behind the cursor (it
+   * is stamped before the commit, and a claim may run in between), so the next fresh claim looks
+   * from there again.
+   */
+  rewind(dueAt: number): void;
 }
 
 /**
@@ -39,6 +45,9 @@ export interface ClaimPlanner {
 export function createClaimPlanner(slots: Slots, sweepIntervalMs: number): ClaimPlanner {
   const backlogged = new Set<string>();
   let cursor = Number.MIN_SAFE_INTEGER;
+  // The lowest due time committed while a fresh claim was under way: that claim may not have
+  // seen it, so the cursor must not move past it.
+  let rewoundDuringClaim = Number.POSITIVE_INFINITY;
   let lastSweep = performance.now();
 
   return {
@@ -72,6 +81,7 @@ export function createClaimPlanner(slots: Slots, sweepIntervalMs: number): Claim
       // Endpoints without room are skipped: whatever of theirs falls due meanwhile waits
       // for a backlog claim once they have room again.
       for (const endpointId of slots.excluded()) backlogged.add(endpointId);
+      rewoundDuringClaim = Number.POSITIVE_INFINITY;
       return {
         now,
         limit,
@@ -91,8 +101,12 @@ export function createClaimPlanner(slots: Slots, sweepIntervalMs: number): Claim
       const full = claimed.length >= request.limit;
       // Complete: every due delivery up to `now` was claimed or belongs to a backlogged
       // endpoint. Otherwise look again (from the same cursor) before sleeping.
-      if (!full && !shareTaken) cursor = request.now;
+      if (!full && !shareTaken) cursor = Math.min(request.now, rewoundDuringClaim);
       return full || shareTaken;
+    },
+    rewind(dueAt) {
+      cursor = Math.min(cursor, dueAt);
+      rewoundDuringClaim = Math.min(rewoundDuringClaim, dueAt);
     },
   };
 }

@@ -21,8 +21,11 @@ import { createWakeSignal } from './wake-signal.ts';
 export interface Dispatcher {
   /** Picks up deliveries a crashed process left in flight, then starts delivering. */
   start(): Promise<void>;
-  /** New deliveries were committed: look for due work now rather than at the next poll. */
-  wake(): void;
+  /**
+   * New deliveries were committed: look for due work now rather than at the next poll.
+   * `earliestDueAt` is the earliest due time among them (omitted: look at the whole queue).
+   */
+  wake(earliestDueAt?: number): void;
   running(): boolean;
   /**
    * Stops claiming, lets attempts in flight finish until `timeoutMs`, records every outcome,
@@ -85,7 +88,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       clock,
       newId,
       logger,
-      wake: () => wakeSignal.signal(),
+      // Operational events are committed after the claim that saw their cause: look again.
+      wake: () => wakeFor(Number.MIN_SAFE_INTEGER),
     });
   const sender = createSender({
     timeoutMs: config.deliveryTimeoutMs,
@@ -126,6 +130,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   });
   // Long enough that a lease never lapses under an attempt still running.
   const leaseMs = 2 * config.deliveryTimeoutMs + 30_000;
+
+  function wakeFor(earliestDueAt: number): void {
+    planner.rewind(earliestDueAt);
+    wakeSignal.signal();
+  }
 
   let state: 'idle' | 'running' | 'draining' | 'stopped' = 'idle';
   let loopDone: Promise<void> = Promise.resolve();
@@ -260,7 +269,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         'dispatcher started',
       );
     },
-    wake: () => wakeSignal.signal(),
+    wake: (earliestDueAt) => wakeFor(earliestDueAt ?? Number.MIN_SAFE_INTEGER),
     running: () => state === 'running',
     drain(timeoutMs) {
       draining ??= drainOnce(timeoutMs);

@@ -12,7 +12,7 @@ export interface PublishDeps {
   store: Pick<Store, 'createMessage'>;
   clock: Clock;
   newId: IdGenerator;
-  wakeDispatcher: () => void;
+  wakeDispatcher: (earliestDueAt: number) => void;
 }
 
 export interface PublishRequest {
@@ -68,6 +68,6 @@ export async function publishMessage(
     onlyEndpointId: request.onlyEndpointId,
     newDeliveryId: () => deps.newId('dlv'),
   });
-  if (result.deliveryCount > 0) deps.wakeDispatcher();
+  if (result.deliveryCount > 0) deps.wakeDispatcher(result.message.createdAt);
   return result;
 }

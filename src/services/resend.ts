@@ -9,7 +9,7 @@ export interface ResendDeps {
   clock: Clock;
   newId: IdGenerator;
   /** Called after each commit of new deliveries, so they go out without waiting for a poll. */
-  wakeDispatcher: () => void;
+  wakeDispatcher: (earliestDueAt: number) => void;
 }
 
 /** How many deliveries a recover queues per transaction: short transactions keep the queue moving. */
@@ -60,7 +60,7 @@ export async function resendMessage(
   }
   const delivery = manualDelivery(deps, target.appId, target.msgId, target.endpointId);
   await deps.store.insertDeliveries([delivery]);
-  deps.wakeDispatcher();
+  deps.wakeDispatcher(delivery.dueAt ?? deps.clock());
   return delivery;
 }
 
@@ -90,10 +90,11 @@ export async function recoverEndpoint(
       limit: batchSize,
     });
     if (msgIds.length > 0) {
-      await deps.store.insertDeliveries(
-        msgIds.map((msgId) => manualDelivery(deps, target.appId, msgId, target.endpointId)),
+      const deliveries = msgIds.map((msgId) =>
+        manualDelivery(deps, target.appId, msgId, target.endpointId),
       );
-      deps.wakeDispatcher();
+      await deps.store.insertDeliveries(deliveries);
+      deps.wakeDispatcher(Math.min(...deliveries.map((d) => d.dueAt ?? deps.clock())));
       queued += msgIds.length;
     }
     if (msgIds.length < batchSize) return { queued };

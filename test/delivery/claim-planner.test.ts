@@ -30,6 +30,22 @@ describe('slots', () => {
 });
 
 describe('claim planner', () => {
+  it('looks back to deliveries committed with a due time behind its cursor', () => {
+    const planner = createClaimPlanner(createSlots(100, 8), 60_000);
+    const first = planner.freshClaim(1000, 10);
+    planner.afterFreshClaim(first, []);
+    assert.equal(planner.freshClaim(2000, 10).dueFrom, 1000);
+    // A publish stamped at 900 commits after the claim at 1000 looked.
+    planner.rewind(900);
+    const second = planner.freshClaim(2000, 10);
+    assert.equal(second.dueFrom, 900);
+    // A commit stamped 1500 lands while this claim (now = 2000) is under way: the cursor may
+    // not move past 1500, or that delivery would wait for the next sweep.
+    planner.rewind(1500);
+    planner.afterFreshClaim(second, []);
+    assert.equal(planner.freshClaim(3000, 10).dueFrom, 1500);
+  });
+
   it('moves its cursor only after a claim that left nothing unexamined behind', () => {
     const slots = createSlots(100, 8);
     const planner = createClaimPlanner(slots, 60_000);

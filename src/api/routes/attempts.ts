@@ -1,8 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { notFound } from '../../errors.ts';
 import { loadEndpoint } from '../../services/endpoint-lookup.ts';
+import type { AttemptListQuery } from '../../store/attempt-store.ts';
+import type { Store } from '../../store/store.ts';
 import type { ApiContext } from '../context.ts';
 import { ListResponse, PaginationQuery, planList, toListResponse } from '../pagination.ts';
 import { loadApplication } from '../principal.ts';
@@ -17,6 +19,32 @@ import { attemptStatusRoutes } from './attempt-status.ts';
 
 const tags = ['Message Attempt'];
 const AttemptList = ListResponse(MessageAttemptOut, 'ListResponse_MessageAttemptOut_');
+const AttemptListQuerystring = Type.Object({ ...PaginationQuery, ...AttemptFilterQuery });
+
+/** One page of the attempts within `scope` (an endpoint's, a message's), filtered as asked. */
+async function listAttemptPage(
+  store: Store,
+  scope: Pick<AttemptListQuery, 'appId' | 'endpointId' | 'msgId'>,
+  query: Static<typeof AttemptListQuerystring>,
+) {
+  const plan = planList(query, 'descending');
+  const page = await store.listAttempts(
+    {
+      ...scope,
+      status: query.status,
+      statusCodeClass: query.status_code_class,
+      withMessage: query.with_msg ?? false,
+      ...listFilters(query),
+    },
+    plan.page,
+  );
+  return toListResponse(
+    page,
+    plan,
+    (i) => i.attempt.id,
+    attemptItemOut(query.with_content ?? true),
+  );
+}
 
 /**
  * The attempt log: every HTTP request Herald made for a message, newest first. The status
@@ -34,7 +62,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsync {
           summary: 'List Attempts By Endpoint',
           tags,
           params: EndpointParams,
-          querystring: Type.Object({ ...PaginationQuery, ...AttemptFilterQuery }),
+          querystring: AttemptListQuerystring,
           response: { 200: AttemptList, ...errorResponses },
         },
       },
@@ -42,24 +70,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsync {
         const { params, query } = request;
         const application = await loadApplication(store, request, params.app_id);
         const endpoint = await loadEndpoint(store, application, params.endpoint_id);
-        const plan = planList(query, 'descending');
-        const page = await store.listAttempts(
-          {
-            appId: application.id,
-            endpointId: endpoint.id,
-            status: query.status,
-            statusCodeClass: query.status_code_class,
-            withMessage: query.with_msg ?? false,
-            ...listFilters(query),
-          },
-          plan.page,
-        );
-        return toListResponse(
-          page,
-          plan,
-          (i) => i.attempt.id,
-          attemptItemOut(query.with_content ?? true),
-        );
+        return listAttemptPage(store, { appId: application.id, endpointId: endpoint.id }, query);
       },
     );
 
@@ -93,25 +104,8 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsync {
           query.endpoint_id === undefined
             ? undefined
             : await loadEndpoint(store, application, query.endpoint_id);
-        const plan = planList(query, 'descending');
-        const page = await store.listAttempts(
-          {
-            appId: application.id,
-            msgId: message.id,
-            endpointId: endpoint?.id,
-            status: query.status,
-            statusCodeClass: query.status_code_class,
-            withMessage: query.with_msg ?? false,
-            ...listFilters(query),
-          },
-          plan.page,
-        );
-        return toListResponse(
-          page,
-          plan,
-          (i) => i.attempt.id,
-          attemptItemOut(query.with_content ?? true),
-        );
+        const scope = { appId: application.id, msgId: message.id, endpointId: endpoint?.id };
+        return listAttemptPage(store, scope, query);
       },
     );
 

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import {
   assertValidHeaders,
   mergeHeaders,
@@ -25,6 +25,23 @@ export function endpointHeaderRoutes(ctx: ApiContext): FastifyPluginAsync {
     const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
     const { store } = ctx;
     const path = '/app/:app_id/endpoint/:endpoint_id/headers';
+
+    /** Checks the given headers, then stores `combine(stored, given)` as the endpoint's headers. */
+    async function updateHeaders<Given extends Record<string, string | null>>(
+      request: FastifyRequest,
+      params: Static<typeof EndpointParams>,
+      given: Given,
+      combine: (stored: Record<string, string>, given: Given) => Record<string, string>,
+    ): Promise<void> {
+      const application = await loadApplication(store, request, params.app_id);
+      const endpoint = await loadEndpoint(store, application, params.endpoint_id);
+      assertValidHeaders(given, ['body', 'headers']);
+      await store.updateEndpoint({
+        ...endpoint,
+        headers: combine(endpoint.headers, given),
+        updatedAt: ctx.clock(),
+      });
+    }
 
     app.get(
       path,
@@ -58,11 +75,7 @@ export function endpointHeaderRoutes(ctx: ApiContext): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const application = await loadApplication(store, request, request.params.app_id);
-        const endpoint = await loadEndpoint(store, application, request.params.endpoint_id);
-        const { headers } = request.body;
-        assertValidHeaders(headers, ['body', 'headers']);
-        await store.updateEndpoint({ ...endpoint, headers, updatedAt: ctx.clock() });
+        await updateHeaders(request, request.params, request.body.headers, (_, given) => given);
         return reply.code(204).send(null);
       },
     );
@@ -81,15 +94,7 @@ export function endpointHeaderRoutes(ctx: ApiContext): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const application = await loadApplication(store, request, request.params.app_id);
-        const endpoint = await loadEndpoint(store, application, request.params.endpoint_id);
-        const { headers } = request.body;
-        assertValidHeaders(headers, ['body', 'headers']);
-        await store.updateEndpoint({
-          ...endpoint,
-          headers: mergeHeaders(endpoint.headers, headers),
-          updatedAt: ctx.clock(),
-        });
+        await updateHeaders(request, request.params, request.body.headers, mergeHeaders);
         return reply.code(204).send(null);
       },
     );

@@ -1,42 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createIdGenerator } from '../../core/ids.ts';
-import { HeraldError } from '../../errors.ts';
-import type { ApplicationRecord, EndpointRecord } from '../records.ts';
+import type { ApplicationRecord } from '../records.ts';
 import type { Store } from '../store.ts';
-
-const isConflict = (error: unknown) => error instanceof HeraldError && error.code === 'conflict';
+import { createRecordBuilders } from './record-builders.ts';
+import { isConflict, withStore } from './support.ts';
 
 /** The application storage contract every backend passes. */
 export function applicationsContract(makeStore: () => Promise<Store>): void {
   describe('applications store contract', () => {
-    const newId = createIdGenerator();
-
-    function app(overrides: Partial<ApplicationRecord> = {}): ApplicationRecord {
-      return {
-        id: newId('app'),
-        uid: null,
-        name: 'App',
-        throttleRate: null,
-        metadata: {},
-        internal: false,
-        createdAt: 1_700_000_000_000,
-        updatedAt: 1_700_000_000_000,
-        ...overrides,
-      };
-    }
-
-    async function withStore(run: (store: Store) => Promise<void>): Promise<void> {
-      const store = await makeStore();
-      try {
-        await run(store);
-      } finally {
-        await store.close();
-      }
-    }
+    const { newId, anApplication: app, anEndpoint } = createRecordBuilders();
 
     it('stores an application and finds it by id and by uid', () =>
-      withStore(async (store) => {
+      withStore(makeStore, async (store) => {
         const record = app({ uid: 'shop', name: 'Shop', throttleRate: 5, metadata: { a: 'b' } });
         await store.insertApplication(record);
         assert.deepEqual(await store.getApplication(record.id), record);
@@ -46,7 +21,7 @@ export function applicationsContract(makeStore: () => Promise<Store>): void {
       }));
 
     it('refuses a taken uid on insert and update, but any number of null uids', () =>
-      withStore(async (store) => {
+      withStore(makeStore, async (store) => {
         await store.insertApplication(app({ uid: 'taken' }));
         await assert.rejects(store.insertApplication(app({ uid: 'taken' })), isConflict);
         const other = app({ uid: 'other' });
@@ -58,7 +33,7 @@ export function applicationsContract(makeStore: () => Promise<Store>): void {
       }));
 
     it('updates every field but id and createdAt', () =>
-      withStore(async (store) => {
+      withStore(makeStore, async (store) => {
         const record = app({ uid: 'before' });
         await store.insertApplication(record);
         const changed: ApplicationRecord = {
@@ -77,7 +52,7 @@ export function applicationsContract(makeStore: () => Promise<Store>): void {
       }));
 
     it('lists pages in both orders and leaves internal applications out', () =>
-      withStore(async (store) => {
+      withStore(makeStore, async (store) => {
         const ids: string[] = [];
         for (let i = 0; i < 5; i++) {
           const record = app({ name: `a${i}` });
@@ -128,32 +103,12 @@ export function applicationsContract(makeStore: () => Promise<Store>): void {
       }));
 
     it('deletes an application together with its endpoints', () =>
-      withStore(async (store) => {
+      withStore(makeStore, async (store) => {
         const doomed = app();
         const kept = app();
         await store.insertApplication(doomed);
         await store.insertApplication(kept);
-        const endpoint = (appId: string): EndpointRecord => ({
-          id: newId('ep'),
-          appId,
-          uid: 'same-uid',
-          url: 'https://example.com/hook',
-          description: '',
-          disabled: false,
-          eventTypes: null,
-          channels: null,
-          throttleRate: null,
-          metadata: {},
-          version: 1,
-          headers: {},
-          secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-          retiredSecrets: [],
-          retrySchedule: null,
-          failingSince: null,
-          lastSuccessAt: null,
-          createdAt: 1,
-          updatedAt: 1,
-        });
+        const endpoint = (appId: string) => anEndpoint(appId, { uid: 'same-uid' });
         const doomedEndpoint = endpoint(doomed.id);
         const keptEndpoint = endpoint(kept.id);
         await store.insertEndpoint(doomedEndpoint);

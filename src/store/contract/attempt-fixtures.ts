@@ -1,4 +1,4 @@
-import { createIdGenerator, type IdGenerator } from '../../core/ids.ts';
+import type { IdGenerator } from '../../core/ids.ts';
 import {
   type ApplicationRecord,
   type AttemptRecord,
@@ -9,9 +9,13 @@ import {
   TriggerType,
 } from '../records.ts';
 import type { Store } from '../store.ts';
+import { createRecordBuilders } from './record-builders.ts';
 
 /** 2026-01-01T00:00:00Z: fixture times are offsets from here. */
 export const FIXTURE_EPOCH = Date.UTC(2026, 0, 1);
+
+/** Where the fixture endpoints are, and so where every fixture attempt went. */
+const FIXTURE_URL = 'https://receiver.example/hook';
 
 export interface AttemptOutcome {
   /** 0 for a network error. */
@@ -53,73 +57,30 @@ export interface AttemptWorld {
 
 export function attemptWorld(store: Store): AttemptWorld {
   let clock = FIXTURE_EPOCH;
-  const newId = createIdGenerator(() => clock);
   const now = () => clock;
+  const build = createRecordBuilders(now);
 
   return {
     store,
-    newId,
+    newId: build.newId,
     now,
     at(offsetMs) {
       clock = Math.max(clock, FIXTURE_EPOCH + offsetMs);
       return clock;
     },
     async app() {
-      const app: ApplicationRecord = {
-        id: newId('app'),
-        uid: null,
-        name: 'attempts fixture',
-        throttleRate: null,
-        metadata: {},
-        internal: false,
-        createdAt: clock,
-        updatedAt: clock,
-      };
+      const app = build.anApplication({ name: 'attempts fixture' });
       await store.insertApplication(app);
       return app;
     },
     async endpoint(appId, overrides = {}) {
-      const endpoint: EndpointRecord = {
-        id: newId('ep'),
-        appId,
-        uid: null,
-        url: 'https://receiver.example/hook',
-        description: '',
-        disabled: false,
-        eventTypes: null,
-        channels: null,
-        throttleRate: null,
-        metadata: {},
-        version: 1,
-        headers: {},
-        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-        retiredSecrets: [],
-        retrySchedule: null,
-        failingSince: null,
-        lastSuccessAt: null,
-        createdAt: clock,
-        updatedAt: clock,
-        ...overrides,
-      };
+      const endpoint = build.anEndpoint(appId, { url: FIXTURE_URL, ...overrides });
       await store.insertEndpoint(endpoint);
       return endpoint;
     },
-    async message(appId, fields = {}) {
-      const message: MessageRecord = {
-        id: newId('msg'),
-        appId,
-        eventId: fields.eventId ?? null,
-        eventType: fields.eventType ?? 'user.created',
-        payload: fields.payload ?? '{"n":1}',
-        channels: fields.channels ?? null,
-        createdAt: clock,
-        expiresAt: null,
-      };
-      await store.createMessage({
-        message,
-        newDeliveryId: () => newId('dlv'),
-        onlyEndpointId: fields.onlyEndpointId,
-      });
+    async message(appId, { onlyEndpointId, ...fields } = {}) {
+      const message = build.aMessage(appId, fields);
+      await store.createMessage(build.aNewMessage(message, { onlyEndpointId }));
       return { message, deliveries: await store.listMessageDeliveries(message.id) };
     },
     async delivery(msgId, endpointId) {
@@ -130,20 +91,13 @@ export function attemptWorld(store: Store): AttemptWorld {
       return latest;
     },
     async attempt(delivery, outcome) {
-      const attempt: AttemptRecord = {
-        id: newId('atmpt'),
-        deliveryId: delivery.id,
-        msgId: delivery.msgId,
-        endpointId: delivery.endpointId,
-        appId: delivery.appId,
-        url: 'https://receiver.example/hook',
+      const attempt = build.anAttempt(delivery, {
+        url: FIXTURE_URL,
         status: outcome.next === 'success' ? DeliveryStatus.success : DeliveryStatus.fail,
         responseStatusCode: outcome.statusCode,
         response: outcome.response ?? `answer ${outcome.statusCode}`,
         responseDurationMs: 12,
-        triggerType: delivery.triggerType,
-        createdAt: clock,
-      };
+      });
       const next =
         outcome.next === 'retry'
           ? { status: 'retry' as const, dueAt: outcome.retryAt ?? clock + 5_000 }
@@ -155,19 +109,10 @@ export function attemptWorld(store: Store): AttemptWorld {
       return attempt;
     },
     async manualDelivery(msgId, endpointId, appId) {
-      const delivery: DeliveryRecord = {
-        id: newId('dlv'),
-        msgId,
-        endpointId,
-        appId,
-        status: DeliveryStatus.pending,
-        triggerType: TriggerType.manual,
-        attemptCount: 0,
-        dueAt: clock,
-        lastAttemptAt: null,
-        createdAt: clock,
-        updatedAt: clock,
-      };
+      const delivery = build.aDelivery(
+        { msgId, endpointId, appId },
+        { triggerType: TriggerType.manual },
+      );
       await store.insertDeliveries([delivery]);
       return delivery;
     },

@@ -10,6 +10,7 @@ import {
   FIXTURE_EPOCH,
   seedAttemptScenario,
 } from './attempt-fixtures.ts';
+import { withStore } from './support.ts';
 
 const t = (offsetMs: number) => FIXTURE_EPOCH + offsetMs;
 const desc = (limit = 50, cursor?: string): PageRequest => ({ limit, order: 'descending', cursor });
@@ -17,15 +18,11 @@ const desc = (limit = 50, cursor?: string): PageRequest => ({ limit, order: 'des
 /** The attempt store contract every backend passes. */
 export function attemptsContract(makeStore: () => Promise<Store>): void {
   describe('attempts store contract', () => {
-    async function withWorld(run: (world: AttemptWorld, s: AttemptScenario) => Promise<void>) {
-      const store = await makeStore();
-      try {
+    const withWorld = (run: (world: AttemptWorld, s: AttemptScenario) => Promise<void>) =>
+      withStore(makeStore, async (store) => {
         const world = attemptWorld(store);
         await run(world, await seedAttemptScenario(world));
-      } finally {
-        await store.close();
-      }
-    }
+      });
 
     it('lists attempts by endpoint and by message, newest first, paged by id', async () => {
       await withWorld(async ({ store }, s) => {

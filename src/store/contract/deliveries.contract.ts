@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { createIdGenerator } from '../../core/ids.ts';
 import type { DeliveryOutcome } from '../delivery-store.ts';
-import {
-  type AttemptRecord,
-  type DeliveryRecord,
-  DeliveryStatus,
-  type EndpointRecord,
-  TriggerType,
-} from '../records.ts';
+import { type DeliveryRecord, DeliveryStatus, type EndpointRecord } from '../records.ts';
 import type { Store } from '../store.ts';
+import { createRecordBuilders } from './record-builders.ts';
 
 const T0 = Date.UTC(2030, 0, 1);
 const LEASE = 60_000;
@@ -18,51 +12,26 @@ const LEASE = 60_000;
 export function deliveriesContract(makeStore: () => Promise<Store>): void {
   describe('deliveries (queue)', () => {
     let store: Store;
-    const newId = createIdGenerator(() => T0);
+    const build = createRecordBuilders(() => T0);
     let appId: string;
 
     beforeEach(async () => {
       store = await makeStore();
-      appId = newId('app');
-      await store.insertApplication({
-        id: appId,
-        uid: null,
-        name: 'queue contract',
-        throttleRate: null,
-        metadata: {},
-        internal: false,
-        createdAt: T0,
-        updatedAt: T0,
-      });
+      const app = build.anApplication({ name: 'queue contract' });
+      appId = app.id;
+      await store.insertApplication(app);
     });
     afterEach(async () => {
       await store.close();
     });
 
     async function endpoint(overrides: Partial<EndpointRecord> = {}): Promise<EndpointRecord> {
-      const record: EndpointRecord = {
-        id: newId('ep'),
-        appId,
-        uid: null,
+      const record = build.anEndpoint(appId, {
         url: 'http://127.0.0.1:9/hook',
-        description: '',
-        disabled: false,
         // Matches no message, so message creation queues nothing: the tests queue by hand.
         eventTypes: ['contract.none'],
-        channels: null,
-        throttleRate: null,
-        metadata: {},
-        version: 1,
-        headers: {},
-        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-        retiredSecrets: [],
-        retrySchedule: null,
-        failingSince: null,
-        lastSuccessAt: null,
-        createdAt: T0,
-        updatedAt: T0,
         ...overrides,
-      };
+      });
       await store.insertEndpoint(record);
       return record;
     }
@@ -73,33 +42,13 @@ export function deliveriesContract(makeStore: () => Promise<Store>): void {
       dueAt: number,
       extra: Partial<DeliveryRecord> = {},
     ): Promise<DeliveryRecord> {
-      const { message } = await store.createMessage({
-        message: {
-          id: newId('msg'),
-          appId,
-          eventId: null,
-          eventType: 'contract.event',
-          payload: '{"n":1}',
-          channels: null,
-          createdAt: T0,
-          expiresAt: null,
-        },
-        newDeliveryId: () => newId('dlv'),
-      });
-      const delivery: DeliveryRecord = {
-        id: newId('dlv'),
-        msgId: message.id,
-        endpointId,
-        appId,
-        status: DeliveryStatus.pending,
-        triggerType: TriggerType.scheduled,
-        attemptCount: 0,
-        dueAt,
-        lastAttemptAt: null,
-        createdAt: T0,
-        updatedAt: T0,
-        ...extra,
-      };
+      const { message } = await store.createMessage(
+        build.aNewMessage(build.aMessage(appId, { eventType: 'contract.event' })),
+      );
+      const delivery = build.aDelivery(
+        { msgId: message.id, endpointId, appId },
+        { dueAt, ...extra },
+      );
       await store.insertDeliveries([delivery]);
       return delivery;
     }
@@ -124,20 +73,14 @@ export function deliveriesContract(makeStore: () => Promise<Store>): void {
       at: number,
       disableEndpoint = false,
     ): DeliveryOutcome {
-      const attempt: AttemptRecord = {
-        id: newId('atmpt'),
-        deliveryId: d.id,
-        msgId: d.msgId,
-        endpointId: d.endpointId,
-        appId: d.appId,
+      const attempt = build.anAttempt(d, {
         url: 'http://127.0.0.1:9/hook',
         status: next.status === 'success' ? DeliveryStatus.success : DeliveryStatus.fail,
         responseStatusCode: statusCode,
         response: 'body',
         responseDurationMs: 3,
-        triggerType: d.triggerType,
         createdAt: at,
-      };
+      });
       return { kind: 'attempted', deliveryId: d.id, attempt, next, disableEndpoint };
     }
 

@@ -1,65 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createIdGenerator } from '../../core/ids.ts';
-import { HeraldError } from '../../errors.ts';
-import type { ApplicationRecord, EndpointRecord } from '../records.ts';
+import type { EndpointRecord } from '../records.ts';
 import type { Store } from '../store.ts';
-
-const isConflict = (error: unknown) => error instanceof HeraldError && error.code === 'conflict';
+import { createRecordBuilders } from './record-builders.ts';
+import { isConflict, withStore } from './support.ts';
 
 /** The endpoint storage contract every backend passes. */
 export function endpointsContract(makeStore: () => Promise<Store>): void {
   describe('endpoints store contract', () => {
-    const newId = createIdGenerator();
+    const { anApplication, anEndpoint: endpoint } = createRecordBuilders();
 
-    async function withApps(run: (store: Store, appA: string, appB: string) => Promise<void>) {
-      const store = await makeStore();
-      try {
-        const ids: string[] = [];
-        for (const name of ['A', 'B']) {
-          const app: ApplicationRecord = {
-            id: newId('app'),
-            uid: null,
-            name,
-            throttleRate: null,
-            metadata: {},
-            internal: false,
-            createdAt: 1,
-            updatedAt: 1,
-          };
-          await store.insertApplication(app);
-          ids.push(app.id);
-        }
-        await run(store, ids[0]!, ids[1]!);
-      } finally {
-        await store.close();
-      }
-    }
-
-    function endpoint(appId: string, overrides: Partial<EndpointRecord> = {}): EndpointRecord {
-      return {
-        id: newId('ep'),
-        appId,
-        uid: null,
-        url: 'https://example.com/hook',
-        description: '',
-        disabled: false,
-        eventTypes: null,
-        channels: null,
-        throttleRate: null,
-        metadata: {},
-        version: 1,
-        headers: {},
-        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-        retiredSecrets: [],
-        retrySchedule: null,
-        failingSince: null,
-        lastSuccessAt: null,
-        createdAt: 1_700_000_000_000,
-        updatedAt: 1_700_000_000_000,
-        ...overrides,
-      };
-    }
+    /** Runs `run` on a fresh store holding two applications, A and B. */
+    const withApps = (run: (store: Store, appA: string, appB: string) => Promise<void>) =>
+      withStore(makeStore, async (store) => {
+        const [a, b] = [anApplication({ name: 'A' }), anApplication({ name: 'B' })];
+        await store.insertApplication(a);
+        await store.insertApplication(b);
+        await run(store, a.id, b.id);
+      });
 
     it('round-trips every field and finds the endpoint by id and uid within its app', () =>
       withApps(async (store, appA, appB) => {

@@ -1,41 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HeraldError } from '../../errors.ts';
 import type { EventTypeRecord } from '../records.ts';
 import type { Store } from '../store.ts';
-
-const isConflict = (error: unknown) => error instanceof HeraldError && error.code === 'conflict';
+import { createRecordBuilders } from './record-builders.ts';
+import { isConflict, withStore } from './support.ts';
 
 /** The event-type storage contract every backend passes. */
 export function eventTypesContract(makeStore: () => Promise<Store>): void {
   describe('event types store contract', () => {
-    function eventType(name: string, overrides: Partial<EventTypeRecord> = {}): EventTypeRecord {
-      return {
-        name,
-        description: `About ${name}`,
-        archived: false,
-        deprecated: false,
-        schemas: null,
-        featureFlag: null,
-        createdAt: 1_700_000_000_000,
-        updatedAt: 1_700_000_000_000,
-        ...overrides,
-      };
-    }
-
-    async function withStore(run: (store: Store) => Promise<void>): Promise<void> {
-      const store = await makeStore();
-      try {
-        await run(store);
-      } finally {
-        await store.close();
-      }
-    }
-
+    const { anEventType: eventType } = createRecordBuilders();
     const names = (page: { items: EventTypeRecord[] }) => page.items.map((e) => e.name);
 
     it('round-trips every field and refuses a taken name', () =>
-      withStore(async (store) => {
+      withStore(makeStore, async (store) => {
         const full = eventType('order.paid', {
           archived: true,
           deprecated: true,
@@ -50,8 +27,9 @@ export function eventTypesContract(makeStore: () => Promise<Store>): void {
       }));
 
     it('updates every field but name and createdAt, and deletes', () =>
-      withStore(async (store) => {
-        await store.insertEventType(eventType('a.b', { schemas: { '1': {} } }));
+      withStore(makeStore, async (store) => {
+        const original = eventType('a.b', { schemas: { '1': {} } });
+        await store.insertEventType(original);
         const changed = eventType('a.b', {
           description: 'new',
           archived: true,
@@ -64,7 +42,7 @@ export function eventTypesContract(makeStore: () => Promise<Store>): void {
         await store.updateEventType(changed);
         assert.deepEqual(await store.getEventType('a.b'), {
           ...changed,
-          createdAt: 1_700_000_000_000,
+          createdAt: original.createdAt,
         });
         await store.deleteEventType('a.b');
         assert.equal(await store.getEventType('a.b'), null);
@@ -72,7 +50,7 @@ export function eventTypesContract(makeStore: () => Promise<Store>): void {
       }));
 
     it('lists by name in pages both ways, leaving archived types out unless asked', () =>
-      withStore(async (store) => {
+      withStore(makeStore, async (store) => {
         for (const name of ['d', 'b', 'a', 'e', 'c']) {
           await store.insertEventType(eventType(name, { archived: name === 'c' }));
         }
@@ -100,7 +78,7 @@ export function eventTypesContract(makeStore: () => Promise<Store>): void {
       }));
 
     it('shows flagged event types only to the flags given', () =>
-      withStore(async (store) => {
+      withStore(makeStore, async (store) => {
         await store.insertEventType(eventType('plain'));
         await store.insertEventType(eventType('beta.one', { featureFlag: 'beta' }));
         await store.insertEventType(eventType('gamma.one', { featureFlag: 'gamma' }));

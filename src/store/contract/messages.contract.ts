@@ -1,95 +1,34 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createIdGenerator } from '../../core/ids.ts';
-import { HeraldError } from '../../errors.ts';
-import type { NewMessage } from '../message-store.ts';
-import {
-  type ApplicationRecord,
-  DeliveryStatus,
-  type EndpointRecord,
-  type MessageRecord,
-  TriggerType,
-} from '../records.ts';
+import { DeliveryStatus, type MessageRecord, TriggerType } from '../records.ts';
 import type { Store } from '../store.ts';
+import { createRecordBuilders, RECORD_TIME } from './record-builders.ts';
+import { isConflict, withStore } from './support.ts';
 
-const isConflict = (error: unknown) => error instanceof HeraldError && error.code === 'conflict';
-const T0 = 1_700_000_000_000;
+const T0 = RECORD_TIME;
+const DAY = 86_400_000;
 
 /** The message storage contract (publishing with fan-out, reading, expunging) every backend passes. */
 export function messagesContract(makeStore: () => Promise<Store>): void {
   describe('messages store contract', () => {
     // Message ids carry their creation time; each test's clock keeps ids and createdAt in step.
     let now = T0;
-    const newId = createIdGenerator(() => now);
+    const build = createRecordBuilders(() => now);
+    const { anApplication: app, anEndpoint: endpoint, aNewMessage: input } = build;
 
-    function app(overrides: Partial<ApplicationRecord> = {}): ApplicationRecord {
-      return {
-        id: newId('app'),
-        uid: null,
-        name: 'App',
-        throttleRate: null,
-        metadata: {},
-        internal: false,
-        createdAt: T0,
-        updatedAt: T0,
-        ...overrides,
-      };
-    }
+    /** An order.created message, made now, whose payload is kept for a day. */
+    const message = (appId: string, overrides: Partial<MessageRecord> = {}) =>
+      build.aMessage(appId, { eventType: 'order.created', expiresAt: now + DAY, ...overrides });
 
-    function endpoint(appId: string, overrides: Partial<EndpointRecord> = {}): EndpointRecord {
-      return {
-        id: newId('ep'),
-        appId,
-        uid: null,
-        url: 'https://example.com/hook',
-        description: '',
-        disabled: false,
-        eventTypes: null,
-        channels: null,
-        throttleRate: null,
-        metadata: {},
-        version: 1,
-        headers: {},
-        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-        retiredSecrets: [],
-        retrySchedule: null,
-        failingSince: null,
-        lastSuccessAt: null,
-        createdAt: T0,
-        updatedAt: T0,
-        ...overrides,
-      };
-    }
-
-    function message(appId: string, overrides: Partial<MessageRecord> = {}): MessageRecord {
-      return {
-        id: newId('msg'),
-        appId,
-        eventId: null,
-        eventType: 'order.created',
-        payload: '{"n":1}',
-        channels: null,
-        createdAt: now,
-        expiresAt: now + 86_400_000,
-        ...overrides,
-      };
-    }
-
-    function input(msg: MessageRecord, extra: Partial<NewMessage> = {}): NewMessage {
-      return { message: msg, newDeliveryId: () => newId('dlv'), ...extra };
-    }
-
-    async function withApp(run: (store: Store, appId: string) => Promise<void>): Promise<void> {
+    /** Runs `run` on a fresh store holding one application, with the clock back at T0. */
+    const withApp = (run: (store: Store, appId: string) => Promise<void>) => {
       now = T0;
-      const store = await makeStore();
-      try {
+      return withStore(makeStore, async (store) => {
         const a = app();
         await store.insertApplication(a);
         await run(store, a.id);
-      } finally {
-        await store.close();
-      }
-    }
+      });
+    };
 
     it('stores the message and one scheduled delivery per matching, enabled endpoint', () =>
       withApp(async (store, appId) => {

@@ -25,6 +25,25 @@ export function openSqliteDatabase(options: SqliteOptions): Database.Database {
   return db;
 }
 
+/**
+ * Runs `work` (one transaction) without waiting for the disk at its commit, whatever
+ * HERALD_SQLITE_SYNCHRONOUS says. For the dispatcher's own bookkeeping only (claims, attempt
+ * outcomes): in WAL mode such a commit still survives a process crash, and if an OS crash or
+ * power cut lost it, the delivery would simply be sent again (at least once holds). The next
+ * synchronous commit (a publish, say) syncs these frames too, since the log is written in order.
+ * What the API acknowledges keeps the configured durability.
+ */
+export function withoutCommitSync<T>(db: Database.Database, work: () => T): T {
+  const level = db.pragma('synchronous', { simple: true }) as number;
+  if (level <= 1) return work();
+  db.pragma('synchronous = NORMAL');
+  try {
+    return work();
+  } finally {
+    db.pragma(`synchronous = ${level}`);
+  }
+}
+
 /** Parses a JSON column that holds a list or map; null stays null. */
 export function parseJsonColumn<T>(text: string | null): T | null {
   return text === null ? null : (JSON.parse(text) as T);

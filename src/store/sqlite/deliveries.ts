@@ -6,6 +6,7 @@ import type {
   DisabledEndpoint,
 } from '../delivery-store.ts';
 import { type DeliveryRecord, DeliveryStatus } from '../records.ts';
+import { withoutCommitSync } from './database.ts';
 import { sqliteDeliveryClaims } from './delivery-claims.ts';
 import { type DeliveryRow, prepareDeliveryInsert, toDelivery } from './delivery-rows.ts';
 
@@ -115,7 +116,9 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
     ...sqliteDeliveryClaims(db),
     async completeDeliveries(outcomes, options) {
       if (outcomes.length === 0) return { disabledEndpoints: [] };
-      return completeTx.immediate(outcomes, options.now, options.autoDisableFailingBefore);
+      return withoutCommitSync(db, () =>
+        completeTx.immediate(outcomes, options.now, options.autoDisableFailingBefore),
+      );
     },
     async insertDeliveries(deliveries) {
       insertMany.immediate(deliveries);

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ClaimedDelivery, DeliveryStore } from '../delivery-store.ts';
 import { DeliveryStatus } from '../records.ts';
+import { withoutCommitSync } from './database.ts';
 import { type DeliveryRow, toDelivery } from './delivery-rows.ts';
 import { type EndpointRow, toEndpoint } from './endpoints.ts';
 import { type MessageRow, toMessage } from './messages.ts';
@@ -131,20 +132,20 @@ export function sqliteDeliveryClaims(
 
   return {
     async claimDueDeliveries(request) {
-      return claimDueTx.immediate({
-        now: request.now,
-        from: request.dueFrom ?? Number.MIN_SAFE_INTEGER,
-        limit: request.limit,
-        leaseUntil: request.now + request.leaseMs,
-        exclude: JSON.stringify(request.excludeEndpointIds),
-        perEndpoint: request.perEndpointLimit,
-      });
+      return withoutCommitSync(db, () =>
+        claimDueTx.immediate({
+          now: request.now,
+          from: request.dueFrom ?? Number.MIN_SAFE_INTEGER,
+          limit: request.limit,
+          leaseUntil: request.now + request.leaseMs,
+          exclude: JSON.stringify(request.excludeEndpointIds),
+          perEndpoint: request.perEndpointLimit,
+        }),
+      );
     },
     async claimEndpointDeliveries(request) {
-      return claimEndpointsTx.immediate(
-        request.now,
-        request.now + request.leaseMs,
-        request.endpoints,
+      return withoutCommitSync(db, () =>
+        claimEndpointsTx.immediate(request.now, request.now + request.leaseMs, request.endpoints),
       );
     },
     async releaseAllClaims(now) {
