@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { recoverEndpoint } from '../../src/services/resend.ts';
 import { DeliveryStatus, TriggerType } from '../../src/store/records.ts';
 import type { TestApi } from '../helpers/api.ts';
@@ -10,19 +10,16 @@ import {
   createAttemptsApi,
   createSeededAttemptsApi,
   FIXTURE_EPOCH,
+  iso,
+  openForSuite,
 } from '../helpers/attempt-fixtures.ts';
-
-const iso = (offsetMs: number) => new Date(FIXTURE_EPOCH + offsetMs).toISOString();
 
 describe('attempts API: resend', () => {
   let api: TestApi;
   let world: AttemptWorld;
   let s: AttemptScenario;
-  before(async () => {
-    ({ api, world, s } = await createSeededAttemptsApi());
-  });
-  after(async () => {
-    await api.close();
+  openForSuite(createSeededAttemptsApi, (opened) => {
+    ({ api, world, s } = opened);
   });
 
   it('queues a manual delivery due now and wakes the dispatcher', async () => {
@@ -94,11 +91,8 @@ describe('attempts API: resend', () => {
 describe('attempts API: recover', () => {
   let api: TestApi;
   let world: AttemptWorld;
-  before(async () => {
-    ({ api, world } = await createAttemptsApi());
-  });
-  after(async () => {
-    await api.close();
+  openForSuite(createAttemptsApi, (opened) => {
+    ({ api, world } = opened);
   });
 
   it('re-queues exactly the messages whose latest delivery failed within the window', async () => {

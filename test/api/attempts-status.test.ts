@@ -1,28 +1,24 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { TestApi } from '../helpers/api.ts';
 import {
   type AttemptScenario,
   type AttemptWorld,
   appScopedToken,
   createSeededAttemptsApi,
-  FIXTURE_EPOCH,
+  ids,
+  iso,
+  openForSuite,
 } from '../helpers/attempt-fixtures.ts';
-
-const iso = (offsetMs: number) => new Date(FIXTURE_EPOCH + offsetMs).toISOString();
-const ids = (body: { data: { id: string }[] }) => body.data.map((a) => a.id);
 
 describe('attempts API: delivery status views and stats', () => {
   let api: TestApi;
   let world: AttemptWorld;
   let s: AttemptScenario;
   let e1Msgs: string;
-  before(async () => {
-    ({ api, world, s } = await createSeededAttemptsApi());
+  openForSuite(createSeededAttemptsApi, (opened) => {
+    ({ api, world, s } = opened);
     e1Msgs = `/api/v1/app/${s.appA.id}/endpoint/${s.e1.id}/msg`;
-  });
-  after(async () => {
-    await api.close();
   });
 
   it("lists an endpoint's messages with their status there", async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { MessageStatus, Svix } from 'svix';
 import { ADMIN_TOKEN, type TestApi } from '../helpers/api.ts';
 import {
@@ -8,6 +8,7 @@ import {
   type AttemptWorld,
   createSeededAttemptsApi,
   FIXTURE_EPOCH,
+  openForSuite,
 } from '../helpers/attempt-fixtures.ts';
 
 /** The official npm client, over a real socket, reads every attempt route's answers. */
@@ -16,14 +17,11 @@ describe('attempts API with the svix npm client', () => {
   let world: AttemptWorld;
   let s: AttemptScenario;
   let svix: Svix;
-  before(async () => {
-    ({ api, world, s } = await createSeededAttemptsApi());
+  openForSuite(createSeededAttemptsApi, async (opened) => {
+    ({ api, world, s } = opened);
     await api.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = api.app.server.address() as AddressInfo;
     svix = new Svix(ADMIN_TOKEN, { serverUrl: `http://127.0.0.1:${port}` });
-  });
-  after(async () => {
-    await api.close();
   });
 
   it('lists and gets attempts', async () => {

@@ -1,26 +1,22 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { TestApi } from '../helpers/api.ts';
 import {
   type AttemptScenario,
   appScopedToken,
   createSeededAttemptsApi,
-  FIXTURE_EPOCH,
+  ids,
+  iso,
+  openForSuite,
 } from '../helpers/attempt-fixtures.ts';
-
-const iso = (offsetMs: number) => new Date(FIXTURE_EPOCH + offsetMs).toISOString();
-const ids = (body: { data: { id: string }[] }) => body.data.map((a) => a.id);
 
 describe('attempts API: attempt logs', () => {
   let api: TestApi;
   let s: AttemptScenario;
   let byE1: string;
-  before(async () => {
-    ({ api, s } = await createSeededAttemptsApi());
+  openForSuite(createSeededAttemptsApi, (opened) => {
+    ({ api, s } = opened);
     byE1 = `/api/v1/app/${s.appA.id}/attempt/endpoint/${s.e1.id}`;
-  });
-  after(async () => {
-    await api.close();
   });
 
   it('lists attempts to an endpoint, newest first, in the Svix shape', async () => {

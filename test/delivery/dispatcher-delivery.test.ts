@@ -1,30 +1,18 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { ed25519PublicKeyOf, generateEd25519Secret } from '../../src/core/secrets.ts';
 import { DeliveryStatus } from '../../src/store/records.ts';
-import { startReceiver, type TestReceiver } from '../helpers/receiver.ts';
-import { deliveriesOf, type Harness, publish, seedEndpoint, startHarness } from './fixtures.ts';
+import { deliveriesOf, dispatcherSuite, publish, seedEndpoint } from './fixtures.ts';
 
 describe('dispatcher: successful deliveries', () => {
-  let receiver: TestReceiver;
-  let h: Harness | undefined;
-  before(async () => {
-    receiver = await startReceiver();
-  });
-  after(async () => {
-    await receiver.close();
-  });
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const suite = dispatcherSuite();
 
   it('delivers the stored payload, signed, and records the attempt', async () => {
-    h = await startHarness();
-    const url = receiver.endpoint('/success', () => ({ status: 202, body: 'thanks' }));
+    const h = await suite.start();
+    const url = h.receiver.endpoint('/success', () => ({ status: 202, body: 'thanks' }));
     const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
     const endpoint = await seedEndpoint(h.store, h.seeded, url, {
       secret,
@@ -34,7 +22,7 @@ describe('dispatcher: successful deliveries', () => {
     const message = await publish(h.store, h.seeded, h.clock, payload);
     h.dispatcher.wake();
 
-    const [request] = await receiver.waitForRequests(1, { path: '/success' });
+    const [request] = await h.receiver.waitForRequests(1, { path: '/success' });
     assert.equal(request?.body, payload);
     assert.equal(request?.headers['svix-id'], message.id);
     assert.equal(request?.headers['x-tenant'], 'acme');
@@ -45,7 +33,7 @@ describe('dispatcher: successful deliveries', () => {
     );
 
     await h.store.waitUntil(async () => {
-      const [d] = await deliveriesOf(h!.store, message.id);
+      const [d] = await deliveriesOf(h.store, message.id);
       return d?.status === DeliveryStatus.success;
     });
     const [delivery] = await deliveriesOf(h.store, message.id);
@@ -64,13 +52,13 @@ describe('dispatcher: successful deliveries', () => {
   });
 
   it('signs with webhook-* headers that standardwebhooks verifies, when configured', async () => {
-    h = await startHarness({ env: { HERALD_SIGNATURE_HEADERS: 'webhook' } });
-    const url = receiver.endpoint('/standard');
+    const h = await suite.start({ env: { HERALD_SIGNATURE_HEADERS: 'webhook' } });
+    const url = h.receiver.endpoint('/standard');
     const secret = 'whsec_dGhpcyBpcyBhIHN0YW5kYXJkIHNlY3JldCEh';
     await seedEndpoint(h.store, h.seeded, url, { secret });
     const message = await publish(h.store, h.seeded, h.clock, { a: 1 });
     h.dispatcher.wake();
-    const [request] = await receiver.waitForRequests(1, { path: '/standard' });
+    const [request] = await h.receiver.waitForRequests(1, { path: '/standard' });
     assert.equal(request?.headers['webhook-id'], message.id);
     assert.equal(request?.headers['svix-id'], undefined);
     assert.deepEqual(
@@ -80,8 +68,8 @@ describe('dispatcher: successful deliveries', () => {
   });
 
   it('signs with every secret of a rotation still in its grace period', async () => {
-    h = await startHarness();
-    const url = receiver.endpoint('/rotated');
+    const h = await suite.start();
+    const url = h.receiver.endpoint('/rotated');
     const current = 'whsec_Y3VycmVudCBzZWNyZXQgb2YgdGhlIGVuZHBvaW50';
     const previous = 'whsec_cHJldmlvdXMgc2VjcmV0IG9mIHRoZSBlbmRwb2ludA==';
     await seedEndpoint(h.store, h.seeded, url, {
@@ -90,7 +78,7 @@ describe('dispatcher: successful deliveries', () => {
     });
     await publish(h.store, h.seeded, h.clock, { rotated: true });
     h.dispatcher.wake();
-    const [request] = await receiver.waitForRequests(1, { path: '/rotated' });
+    const [request] = await h.receiver.waitForRequests(1, { path: '/rotated' });
     assert.equal(String(request?.headers['svix-signature']).split(' ').length, 2);
     for (const secret of [current, previous]) {
       assert.deepEqual(
@@ -103,13 +91,13 @@ describe('dispatcher: successful deliveries', () => {
   });
 
   it('signs v1a with an ed25519 secret, verifiable with its whpk_ public key', async () => {
-    h = await startHarness();
-    const url = receiver.endpoint('/ed25519');
+    const h = await suite.start();
+    const url = h.receiver.endpoint('/ed25519');
     const secret = generateEd25519Secret();
     await seedEndpoint(h.store, h.seeded, url, { secret });
     await publish(h.store, h.seeded, h.clock, { asym: true });
     h.dispatcher.wake();
-    const [request] = await receiver.waitForRequests(1, { path: '/ed25519' });
+    const [request] = await h.receiver.waitForRequests(1, { path: '/ed25519' });
     const signature = String(request?.headers['svix-signature']);
     assert.match(signature, /^v1a,/);
     const publicKey = ed25519PublicKeyOf(secret) ?? '';
@@ -129,14 +117,14 @@ describe('dispatcher: successful deliveries', () => {
   });
 
   it('fans out one message to several endpoints in one go', async () => {
-    h = await startHarness();
+    const h = await suite.start();
     const paths = ['/fan-1', '/fan-2', '/fan-3'];
-    for (const path of paths) await seedEndpoint(h.store, h.seeded, receiver.endpoint(path));
+    for (const path of paths) await seedEndpoint(h.store, h.seeded, h.receiver.endpoint(path));
     const message = await publish(h.store, h.seeded, h.clock, { fan: 'out' });
     h.dispatcher.wake();
-    for (const path of paths) await receiver.waitForRequests(1, { path });
+    for (const path of paths) await h.receiver.waitForRequests(1, { path });
     await h.store.waitUntil(async () =>
-      (await deliveriesOf(h!.store, message.id)).every((d) => d.status === DeliveryStatus.success),
+      (await deliveriesOf(h.store, message.id)).every((d) => d.status === DeliveryStatus.success),
     );
   });
 });

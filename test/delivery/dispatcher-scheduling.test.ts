@@ -1,33 +1,28 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
-import { DeliveryStatus, TriggerType } from '../../src/store/records.ts';
-import { startReceiver, type TestReceiver } from '../helpers/receiver.ts';
-import { deliveriesOf, type Harness, publish, seedEndpoint, startHarness } from './fixtures.ts';
+import { describe, it } from 'node:test';
+import { DeliveryStatus } from '../../src/store/records.ts';
+import {
+  deliveriesOf,
+  dispatcherSuite,
+  type Harness,
+  publish,
+  queueDelivery,
+  seedEndpoint,
+} from './fixtures.ts';
 
 describe('dispatcher: scheduling, isolation, batching and shutdown', () => {
-  let receiver: TestReceiver;
-  let h: Harness | undefined;
-  before(async () => {
-    receiver = await startReceiver();
-  });
-  after(async () => {
-    await receiver.close();
-  });
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const suite = dispatcherSuite();
 
-  async function allSucceeded(msgIds: readonly string[]): Promise<boolean> {
+  async function allSucceeded(h: Harness, msgIds: readonly string[]): Promise<boolean> {
     for (const id of msgIds) {
-      const [d] = await deliveriesOf(h!.store, id);
+      const [d] = await deliveriesOf(h.store, id);
       if (d?.status !== DeliveryStatus.success) return false;
     }
     return true;
   }
 
   it('keeps delivering to a healthy endpoint while a hanging one holds all its slots', async () => {
-    h = await startHarness({
+    const h = await suite.start({
       env: {
         HERALD_ENDPOINT_CONCURRENCY: '2',
         HERALD_DELIVERY_TIMEOUT_MS: '10000',
@@ -37,12 +32,12 @@ describe('dispatcher: scheduling, isolation, batching and shutdown', () => {
     const stuck = await seedEndpoint(
       h.store,
       h.seeded,
-      receiver.endpoint('/stuck', () => ({ hang: true })),
+      h.receiver.endpoint('/stuck', () => ({ hang: true })),
       {
         eventTypes: ['stuck'],
       },
     );
-    await seedEndpoint(h.store, h.seeded, receiver.endpoint('/healthy'), {
+    await seedEndpoint(h.store, h.seeded, h.receiver.endpoint('/healthy'), {
       eventTypes: ['healthy'],
     });
     // The stuck endpoint's messages are older, so they come first in the queue.
@@ -52,20 +47,20 @@ describe('dispatcher: scheduling, isolation, batching and shutdown', () => {
       healthy.push((await publish(h.store, h.seeded, h.clock, { i }, 'healthy')).id);
     h.dispatcher.wake();
 
-    await receiver.waitForRequests(30, { path: '/healthy' });
-    await h.store.waitUntil(() => allSucceeded(healthy));
+    await h.receiver.waitForRequests(30, { path: '/healthy' });
+    await h.store.waitUntil(() => allSucceeded(h, healthy));
     // All of that happened while the stuck endpoint held exactly its two slots, unanswered.
-    assert.equal(receiver.requestsTo('/stuck').length, 2);
+    assert.equal(h.receiver.requestsTo('/stuck').length, 2);
     assert.equal(h.attempts().filter((a) => a.endpointId === stuck.id).length, 0);
   });
 
   it('records outcomes in batches, not one transaction per delivery', async () => {
-    h = await startHarness();
-    await seedEndpoint(h.store, h.seeded, receiver.endpoint('/bulk'));
+    const h = await suite.start();
+    await seedEndpoint(h.store, h.seeded, h.receiver.endpoint('/bulk'));
     const ids: string[] = [];
     for (let i = 0; i < 300; i++) ids.push((await publish(h.store, h.seeded, h.clock, { i })).id);
     h.dispatcher.wake();
-    await h.store.waitUntil(() => allSucceeded(ids));
+    await h.store.waitUntil(() => allSucceeded(h, ids));
     const outcomes = h.store.batches.flatMap((b) => b.outcomes);
     assert.equal(outcomes.length, 300);
     assert.ok(outcomes.every((o) => o.kind === 'attempted'));
@@ -75,11 +70,11 @@ describe('dispatcher: scheduling, isolation, batching and shutdown', () => {
   });
 
   it('drain waits for attempts in flight, records them, and releases what is unfinished', async () => {
-    h = await startHarness({ env: { HERALD_RETRY_SCHEDULE: '3600' } });
+    const h = await suite.start({ env: { HERALD_RETRY_SCHEDULE: '3600' } });
     await seedEndpoint(
       h.store,
       h.seeded,
-      receiver.endpoint('/slow', () => ({ status: 200, delayMs: 200 })),
+      h.receiver.endpoint('/slow', () => ({ status: 200, delayMs: 200 })),
       {
         eventTypes: ['slow'],
       },
@@ -87,7 +82,7 @@ describe('dispatcher: scheduling, isolation, batching and shutdown', () => {
     await seedEndpoint(
       h.store,
       h.seeded,
-      receiver.endpoint('/never', () => ({ hang: true })),
+      h.receiver.endpoint('/never', () => ({ hang: true })),
       {
         eventTypes: ['never'],
       },
@@ -95,8 +90,8 @@ describe('dispatcher: scheduling, isolation, batching and shutdown', () => {
     const slow = await publish(h.store, h.seeded, h.clock, {}, 'slow');
     const never = await publish(h.store, h.seeded, h.clock, {}, 'never');
     h.dispatcher.wake();
-    await receiver.waitForRequests(1, { path: '/slow' });
-    await receiver.waitForRequests(1, { path: '/never' });
+    await h.receiver.waitForRequests(1, { path: '/slow' });
+    await h.receiver.waitForRequests(1, { path: '/never' });
 
     const started = Date.now();
     await h.dispatcher.drain(1000);
@@ -112,7 +107,7 @@ describe('dispatcher: scheduling, isolation, batching and shutdown', () => {
   });
 
   it('drain returns at once when nothing is in flight', async () => {
-    h = await startHarness();
+    const h = await suite.start();
     const started = Date.now();
     await h.dispatcher.drain(10_000);
     assert.ok(Date.now() - started < 1000);
@@ -120,8 +115,8 @@ describe('dispatcher: scheduling, isolation, batching and shutdown', () => {
   });
 
   it('picks up deliveries a crashed process left in flight, without waiting for their lease', async () => {
-    h = await startHarness({ start: false });
-    await seedEndpoint(h.store, h.seeded, receiver.endpoint('/after-crash'));
+    const h = await suite.start({ start: false });
+    await seedEndpoint(h.store, h.seeded, h.receiver.endpoint('/after-crash'));
     const message = await publish(h.store, h.seeded, h.clock);
     // The "crashed" process claimed it for an hour.
     const claimed = await h.store.claimDueDeliveries({
@@ -132,41 +127,32 @@ describe('dispatcher: scheduling, isolation, batching and shutdown', () => {
     });
     assert.equal(claimed.length, 1);
     await h.dispatcher.start();
-    await receiver.waitForRequests(1, { path: '/after-crash' });
-    await h.store.waitUntil(() => allSucceeded([message.id]));
+    await h.receiver.waitForRequests(1, { path: '/after-crash' });
+    await h.store.waitUntil(() => allSucceeded(h, [message.id]));
   });
 
   it('delivers a delivery that falls due later without being woken', async () => {
-    h = await startHarness();
-    const endpoint = await seedEndpoint(h.store, h.seeded, receiver.endpoint('/later'), {
+    const h = await suite.start();
+    const endpoint = await seedEndpoint(h.store, h.seeded, h.receiver.endpoint('/later'), {
       eventTypes: ['other'],
     });
     const message = await publish(h.store, h.seeded, h.clock);
     const dueAt = Date.now() + 300;
-    await h.store.insertDeliveries([
-      {
-        id: h.seeded.newId('dlv'),
-        msgId: message.id,
-        endpointId: endpoint.id,
-        appId: h.seeded.app.id,
-        status: DeliveryStatus.pending,
-        triggerType: TriggerType.scheduled,
-        attemptCount: 0,
-        dueAt,
-        lastAttemptAt: null,
-        createdAt: Date.now(),
-        updatedAt: Date.now(),
-      },
-    ]);
+    await queueDelivery(
+      h.store,
+      h.seeded,
+      { msgId: message.id, endpointId: endpoint.id },
+      { dueAt },
+    );
     h.dispatcher.wake();
-    const [request] = await receiver.waitForRequests(1, { path: '/later' });
+    const [request] = await h.receiver.waitForRequests(1, { path: '/later' });
     assert.ok((request?.receivedAt ?? 0) >= dueAt);
   });
 
   it('finds new work within the idle interval even when nobody wakes it', async () => {
-    h = await startHarness({ deps: { tuning: { maxIdleMs: 200 } } });
-    await seedEndpoint(h.store, h.seeded, receiver.endpoint('/unwoken'));
+    const h = await suite.start({ deps: { tuning: { maxIdleMs: 200 } } });
+    await seedEndpoint(h.store, h.seeded, h.receiver.endpoint('/unwoken'));
     await publish(h.store, h.seeded, h.clock);
-    await receiver.waitForRequests(1, { path: '/unwoken', timeoutMs: 3000 });
+    await h.receiver.waitForRequests(1, { path: '/unwoken', timeoutMs: 3000 });
   });
 });

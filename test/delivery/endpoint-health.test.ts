@@ -1,66 +1,54 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DeliveryStatus } from '../../src/store/records.ts';
-import { startReceiver, type TestReceiver } from '../helpers/receiver.ts';
 import {
   deliveriesOf,
+  dispatcherSuite,
   type Harness,
   manualClock,
   publish,
   seedEndpoint,
-  startHarness,
 } from './fixtures.ts';
 
 const HOUR = 3_600_000;
 
 describe('endpoint health', () => {
-  let receiver: TestReceiver;
-  let h: Harness | undefined;
-  before(async () => {
-    receiver = await startReceiver();
-  });
-  after(async () => {
-    await receiver.close();
-  });
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const suite = dispatcherSuite();
 
-  async function settle(msgId: string): Promise<void> {
-    await h!.store.waitUntil(async () => {
-      const [d] = await deliveriesOf(h!.store, msgId);
+  async function settle(h: Harness, msgId: string): Promise<void> {
+    await h.store.waitUntil(async () => {
+      const [d] = await deliveriesOf(h.store, msgId);
       return d?.status === DeliveryStatus.success || d?.status === DeliveryStatus.fail;
     });
   }
 
   it('disables an endpoint whose deliveries keep failing for autoDisableAfterHours', async () => {
     const clock = manualClock();
-    h = await startHarness({
+    const h = await suite.start({
       clock,
       env: { HERALD_RETRY_SCHEDULE: '0', HERALD_AUTO_DISABLE_AFTER_HOURS: '1' },
     });
-    const url = receiver.endpoint('/failing', () => ({ status: 500 }));
+    const url = h.receiver.endpoint('/failing', () => ({ status: 500 }));
     const endpoint = await seedEndpoint(h.store, h.seeded, url);
-    const current = () => h!.store.getEndpoint(h!.seeded.app.id, endpoint.id);
+    const current = () => h.store.getEndpoint(h.seeded.app.id, endpoint.id);
 
     const first = await publish(h.store, h.seeded, clock);
     h.dispatcher.wake();
-    await settle(first.id);
+    await settle(h, first.id);
     const failingSince = clock.now;
     assert.equal((await current())?.failingSince, failingSince);
 
     clock.now += HOUR / 2;
     const second = await publish(h.store, h.seeded, clock);
     h.dispatcher.wake();
-    await settle(second.id);
+    await settle(h, second.id);
     assert.equal((await current())?.disabled, false, 'failing for only half the window');
     assert.equal((await current())?.failingSince, failingSince, 'the failing clock is not reset');
 
     clock.now += HOUR / 2 + 1;
     const third = await publish(h.store, h.seeded, clock);
     h.dispatcher.wake();
-    await settle(third.id);
+    await settle(h, third.id);
     assert.equal((await current())?.disabled, true);
     const effects = h.store.batches.flatMap((b) => b.effects.disabledEndpoints);
     assert.deepEqual(effects, [
@@ -73,23 +61,23 @@ describe('endpoint health', () => {
 
   it('a success clears the failing state, so the window starts again', async () => {
     const clock = manualClock();
-    h = await startHarness({
+    const h = await suite.start({
       clock,
       env: { HERALD_RETRY_SCHEDULE: '0', HERALD_AUTO_DISABLE_AFTER_HOURS: '1' },
     });
-    const url = receiver.endpoint('/recovering', (r) => ({ status: r.nth <= 2 ? 500 : 200 }));
+    const url = h.receiver.endpoint('/recovering', (r) => ({ status: r.nth <= 2 ? 500 : 200 }));
     const endpoint = await seedEndpoint(h.store, h.seeded, url);
-    const current = () => h!.store.getEndpoint(h!.seeded.app.id, endpoint.id);
+    const current = () => h.store.getEndpoint(h.seeded.app.id, endpoint.id);
 
     const failed = await publish(h.store, h.seeded, clock);
     h.dispatcher.wake();
-    await settle(failed.id);
+    await settle(h, failed.id);
     assert.notEqual((await current())?.failingSince, null);
 
     clock.now += 2 * HOUR;
     const ok = await publish(h.store, h.seeded, clock);
     h.dispatcher.wake();
-    await settle(ok.id);
+    await settle(h, ok.id);
     const healthy = await current();
     assert.equal(healthy?.failingSince, null);
     assert.equal(healthy?.lastSuccessAt, clock.now);
@@ -98,17 +86,17 @@ describe('endpoint health', () => {
 
   it('never auto-disables when autoDisableAfterHours is 0', async () => {
     const clock = manualClock();
-    h = await startHarness({
+    const h = await suite.start({
       clock,
       env: { HERALD_RETRY_SCHEDULE: '0', HERALD_AUTO_DISABLE_AFTER_HOURS: '0' },
     });
-    const url = receiver.endpoint('/failing-forever', () => ({ status: 500 }));
+    const url = h.receiver.endpoint('/failing-forever', () => ({ status: 500 }));
     const endpoint = await seedEndpoint(h.store, h.seeded, url, {
       failingSince: clock.now - 1000 * HOUR,
     });
     const message = await publish(h.store, h.seeded, clock);
     h.dispatcher.wake();
-    await settle(message.id);
+    await settle(h, message.id);
     assert.equal((await h.store.getEndpoint(h.seeded.app.id, endpoint.id))?.disabled, false);
   });
 });

@@ -1,21 +1,29 @@
+import { after, afterEach, before } from 'node:test';
 import pino from 'pino';
 import { type Config, loadConfig } from '../../src/config/load.ts';
-import { createIdGenerator, type IdGenerator } from '../../src/core/ids.ts';
+import { createIdGenerator } from '../../src/core/ids.ts';
 import { generateSymmetricSecret } from '../../src/core/secrets.ts';
 import {
   createDispatcher,
   type Dispatcher,
   type DispatcherDeps,
 } from '../../src/delivery/dispatcher.ts';
-import type { CompletionEffects, DeliveryOutcome } from '../../src/store/delivery-store.ts';
+import {
+  createRecordBuilders,
+  type RecordBuilders,
+} from '../../src/store/contract/record-builders.ts';
+import type { DeliveryOutcome } from '../../src/store/delivery-store.ts';
 import type {
   ApplicationRecord,
   DeliveryRecord,
   EndpointRecord,
   MessageRecord,
 } from '../../src/store/records.ts';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
+import { startReceiver, type TestReceiver } from '../helpers/receiver.ts';
+import { type WatchedStore, watchedStore } from './watched-store.ts';
+
+export { type WatchedStore, watchedStore } from './watched-store.ts';
 
 export const silentLogger = pino({ level: 'silent' });
 
@@ -37,116 +45,31 @@ export function testConfig(env: Record<string, string> = {}): Config {
   });
 }
 
-/**
- * An in-memory store that reports every `completeDeliveries` call, so tests wait for the
- * dispatcher to record outcomes (an event) rather than polling or sleeping.
- */
-export interface WatchedStore extends Store {
-  batches: { outcomes: readonly DeliveryOutcome[]; effects: CompletionEffects }[];
-  /** How many deliveries each claim returned. */
-  claims: number[];
-  /** Resolves once `check` holds, re-checked after every completion batch. */
-  waitUntil(check: () => Promise<boolean> | boolean, timeoutMs?: number): Promise<void>;
-}
-
-export function watchedStore(): WatchedStore {
-  const inner = openSqliteStore({ path: ':memory:', synchronous: 'normal' });
-  const listeners = new Set<() => void>();
-  const batches: WatchedStore['batches'] = [];
-  const claims: number[] = [];
-  const store: WatchedStore = Object.assign(Object.create(null), inner, {
-    batches,
-    claims,
-    async claimDueDeliveries(request: Parameters<Store['claimDueDeliveries']>[0]) {
-      const claimed = await inner.claimDueDeliveries(request);
-      claims.push(claimed.length);
-      return claimed;
-    },
-    async completeDeliveries(outcomes: readonly DeliveryOutcome[], options: never) {
-      const effects = await inner.completeDeliveries(outcomes, options);
-      batches.push({ outcomes, effects });
-      for (const listener of [...listeners]) listener();
-      return effects;
-    },
-    waitUntil(check: () => Promise<boolean> | boolean, timeoutMs = 10_000) {
-      return new Promise<void>((resolve, reject) => {
-        let done = false;
-        const finish = (error?: Error) => {
-          if (done) return;
-          done = true;
-          listeners.delete(run);
-          clearTimeout(timer);
-          if (error === undefined) resolve();
-          else reject(error);
-        };
-        const run = () => {
-          Promise.resolve(check()).then(
-            (ok) => ok && finish(),
-            (error: Error) => finish(error),
-          );
-        };
-        const timer = setTimeout(
-          () => finish(new Error(`condition not met within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-        listeners.add(run);
-        run();
-      });
-    },
-  });
-  return store;
-}
-
 export interface Seeded {
   app: ApplicationRecord;
-  newId: IdGenerator;
+  /** Builds records on the harness clock, with ids from one generator. */
+  build: RecordBuilders;
 }
 
 export async function seedApp(store: Store, clock: () => number, uid?: string): Promise<Seeded> {
-  const newId = createIdGenerator(clock);
-  const app: ApplicationRecord = {
-    id: newId('app'),
-    uid: uid ?? null,
-    name: 'Test app',
-    throttleRate: null,
-    metadata: {},
-    internal: false,
-    createdAt: clock(),
-    updatedAt: clock(),
-  };
+  const build = createRecordBuilders(clock);
+  const app = build.anApplication({ uid: uid ?? null, name: 'Test app' });
   await store.insertApplication(app);
-  return { app, newId };
+  return { app, build };
 }
 
+/** Stores an endpoint of the seeded application at `url`, with a fresh secret of its own. */
 export async function seedEndpoint(
   store: Store,
   seeded: Seeded,
   url: string,
   overrides: Partial<EndpointRecord> = {},
 ): Promise<EndpointRecord> {
-  const now = seeded.app.createdAt;
-  const endpoint: EndpointRecord = {
-    id: seeded.newId('ep'),
-    appId: seeded.app.id,
-    uid: null,
+  const endpoint = seeded.build.anEndpoint(seeded.app.id, {
     url,
-    description: '',
-    disabled: false,
-    eventTypes: null,
-    channels: null,
-    throttleRate: null,
-    metadata: {},
-    version: 1,
-    headers: {},
     secret: generateSymmetricSecret(),
-    retiredSecrets: [],
-    retrySchedule: null,
-    failingSince: null,
-    lastSuccessAt: null,
-    createdAt: now,
-    updatedAt: now,
     ...overrides,
-  };
+  });
   await store.insertEndpoint(endpoint);
   return endpoint;
 }
@@ -159,20 +82,28 @@ export async function publish(
   payload: unknown = { hello: 'world' },
   eventType = 'user.created',
 ): Promise<MessageRecord> {
-  const created = await store.createMessage({
-    message: {
-      id: seeded.newId('msg'),
-      appId: seeded.app.id,
-      eventId: null,
-      eventType,
-      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
-      channels: null,
-      createdAt: clock(),
-      expiresAt: null,
-    },
-    newDeliveryId: () => seeded.newId('dlv'),
+  const message = seeded.build.aMessage(seeded.app.id, {
+    eventType,
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    createdAt: clock(),
   });
+  const created = await store.createMessage(seeded.build.aNewMessage(message));
   return created.message;
+}
+
+/**
+ * Queues a delivery by hand, as a resend would (or to an endpoint publishing skipped):
+ * pending, scheduled and due now unless `overrides` say otherwise.
+ */
+export async function queueDelivery(
+  store: Store,
+  seeded: Seeded,
+  of: Pick<DeliveryRecord, 'msgId' | 'endpointId'>,
+  overrides: Partial<DeliveryRecord> = {},
+): Promise<DeliveryRecord> {
+  const delivery = seeded.build.aDelivery({ ...of, appId: seeded.app.id }, overrides);
+  await store.insertDeliveries([delivery]);
+  return delivery;
 }
 
 export async function deliveriesOf(store: Store, msgId: string): Promise<DeliveryRecord[]> {
@@ -200,17 +131,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  clock?: () => number;
+  deps?: Partial<DispatcherDeps>;
+  appUid?: string;
+  /** Set false to seed the store before the dispatcher starts (then call `dispatcher.start()`). */
+  start?: boolean;
+}
+
 /** A started dispatcher on a fresh in-memory store with one application. */
-export async function startHarness(
-  options: {
-    env?: Record<string, string>;
-    clock?: () => number;
-    deps?: Partial<DispatcherDeps>;
-    appUid?: string;
-    /** Set false to seed the store before the dispatcher starts (then call `dispatcher.start()`). */
-    start?: boolean;
-  } = {},
-): Promise<Harness> {
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const store = watchedStore();
   const config = testConfig(options.env);
   const clock = options.clock ?? Date.now;
@@ -232,4 +163,47 @@ export async function startHarness(
       await store.close();
     },
   };
+}
+
+/** A harness and the suite's receiver, which its endpoints point at. */
+export interface SuiteHarness extends Harness {
+  receiver: TestReceiver;
+}
+
+export interface DispatcherSuite {
+  /** The suite's receiver, for use before `start` (a config that names one of its URLs). */
+  readonly receiver: TestReceiver;
+  /** Starts this test's harness; it is closed after the test, whatever the outcome. */
+  start(options?: HarnessOptions): Promise<SuiteHarness>;
+}
+
+/**
+ * The set-up every dispatcher test shares. Call it inside `describe`: it starts one receiver
+ * before the suite's first test and closes it after the last, and closes each test's harness
+ * (dispatcher drained, store closed) after that test.
+ */
+export function dispatcherSuite(): DispatcherSuite {
+  let receiver: TestReceiver | undefined;
+  let current: Harness | undefined;
+  before(async () => {
+    receiver = await startReceiver();
+  });
+  after(async () => {
+    await receiver?.close();
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  const suite: DispatcherSuite = {
+    get receiver() {
+      if (receiver === undefined) throw new Error('the receiver starts before the first test');
+      return receiver;
+    },
+    async start(options) {
+      current = await startHarness(options);
+      return Object.assign(current, { receiver: suite.receiver });
+    },
+  };
+  return suite;
 }

@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Webhook } from 'svix';
 import { attemptTrigger, OPERATIONAL_UID } from '../../src/services/operational-events.ts';
 import { TriggerType } from '../../src/store/records.ts';
-import { type ReceivedRequest, startReceiver, type TestReceiver } from '../helpers/receiver.ts';
-import {
-  type Harness,
-  publish,
-  seedEndpoint,
-  startHarness,
-  startTestDispatcher,
-} from './fixtures.ts';
+import type { ReceivedRequest } from '../helpers/receiver.ts';
+import { dispatcherSuite, publish, seedEndpoint, startTestDispatcher } from './fixtures.ts';
 
 const OPS_SECRET = 'whsec_b3BlcmF0aW9uYWwgZXZlbnRzIHNlY3JldCE=';
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -36,22 +30,11 @@ describe('operational events: which attempt triggers which event', () => {
 });
 
 describe('operational events: delivered as signed webhooks', () => {
-  let receiver: TestReceiver;
-  let h: Harness | undefined;
-  before(async () => {
-    receiver = await startReceiver();
-  });
-  after(async () => {
-    await receiver.close();
-  });
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const suite = dispatcherSuite();
 
   function opsEnv(path: string, schedule: string, secret: string | null = OPS_SECRET) {
     const env: Record<string, string> = {
-      HERALD_OPERATIONAL_WEBHOOK_URL: receiver.endpoint(path),
+      HERALD_OPERATIONAL_WEBHOOK_URL: suite.receiver.endpoint(path),
       HERALD_RETRY_SCHEDULE: schedule,
     };
     if (secret !== null) env.HERALD_OPERATIONAL_WEBHOOK_SECRET = secret;
@@ -69,27 +52,24 @@ describe('operational events: delivered as signed webhooks', () => {
   }
 
   it('sends message.attempt.failing on the 4th failure and exhausted on the last', async () => {
-    h = await startHarness({ env: opsEnv('/ops-1', '0,0,0,0'), appUid: 'shop' });
+    const h = await suite.start({ env: opsEnv('/ops-1', '0,0,0,0'), appUid: 'shop' });
     const endpoint = await seedEndpoint(
       h.store,
       h.seeded,
-      receiver.endpoint('/down', () => ({ status: 500 })),
+      h.receiver.endpoint('/down', () => ({ status: 500 })),
     );
-    const { message } = await h.store.createMessage({
-      message: {
-        id: h.seeded.newId('msg'),
-        appId: h.seeded.app.id,
-        eventId: 'order-7',
-        eventType: 'order.paid',
-        payload: '{}',
-        channels: null,
-        createdAt: Date.now(),
-        expiresAt: null,
-      },
-      newDeliveryId: () => h!.seeded.newId('dlv'),
-    });
+    const { build } = h.seeded;
+    const { message } = await h.store.createMessage(
+      build.aNewMessage(
+        build.aMessage(h.seeded.app.id, {
+          eventId: 'order-7',
+          eventType: 'order.paid',
+          payload: '{}',
+        }),
+      ),
+    );
     h.dispatcher.wake();
-    const events = (await receiver.waitForRequests(2, { path: '/ops-1' })).map((r) => event(r));
+    const events = (await h.receiver.waitForRequests(2, { path: '/ops-1' })).map((r) => event(r));
     const failing = events.find((e) => e.type === 'message.attempt.failing');
     const exhausted = events.find((e) => e.type === 'message.attempt.exhausted');
     assert.ok(failing && exhausted, events.map((e) => e.type).join(', '));
@@ -112,7 +92,7 @@ describe('operational events: delivered as signed webhooks', () => {
       assert.match(String(e?.data.lastAttempt?.id), /^atmpt_/);
       assert.match(String(e?.data.lastAttempt?.timestamp), ISO);
     }
-    assert.equal(receiver.requestsTo('/down').length, 5);
+    assert.equal(h.receiver.requestsTo('/down').length, 5);
     // The 4th and the 5th attempts are the ones reported.
     const attemptIds = h
       .attempts()
@@ -123,15 +103,15 @@ describe('operational events: delivered as signed webhooks', () => {
   });
 
   it('sends message.attempt.recovered when a delivery succeeds after failing was sent', async () => {
-    h = await startHarness({ env: opsEnv('/ops-2', '0,0,0,0,0') });
+    const h = await suite.start({ env: opsEnv('/ops-2', '0,0,0,0,0') });
     await seedEndpoint(
       h.store,
       h.seeded,
-      receiver.endpoint('/recovers', (r) => ({ status: r.nth <= 4 ? 503 : 200 })),
+      h.receiver.endpoint('/recovers', (r) => ({ status: r.nth <= 4 ? 503 : 200 })),
     );
     await publish(h.store, h.seeded, h.clock);
     h.dispatcher.wake();
-    const events = (await receiver.waitForRequests(2, { path: '/ops-2' })).map((r) => event(r));
+    const events = (await h.receiver.waitForRequests(2, { path: '/ops-2' })).map((r) => event(r));
     assert.deepEqual(events.map((e) => e.type).sort(), [
       'message.attempt.failing',
       'message.attempt.recovered',
@@ -141,16 +121,16 @@ describe('operational events: delivered as signed webhooks', () => {
   });
 
   it('sends endpoint.disabled when an endpoint answers 410', async () => {
-    h = await startHarness({ env: opsEnv('/ops-3', '0'), appUid: 'shop-3' });
+    const h = await suite.start({ env: opsEnv('/ops-3', '0'), appUid: 'shop-3' });
     const endpoint = await seedEndpoint(
       h.store,
       h.seeded,
-      receiver.endpoint('/gone-op', () => ({ status: 410 })),
+      h.receiver.endpoint('/gone-op', () => ({ status: 410 })),
       { uid: 'billing' },
     );
     await publish(h.store, h.seeded, h.clock);
     h.dispatcher.wake();
-    const [request] = await receiver.waitForRequests(1, { path: '/ops-3' });
+    const [request] = await h.receiver.waitForRequests(1, { path: '/ops-3' });
     const disabled = event(request);
     assert.equal(disabled.type, 'endpoint.disabled');
     assert.equal(disabled.data.appId, h.seeded.app.id);
@@ -162,29 +142,29 @@ describe('operational events: delivered as signed webhooks', () => {
   });
 
   it('emits nothing about its own deliveries, even when the operational endpoint fails', async () => {
-    h = await startHarness({ env: opsEnv('/ops-down', '0,0,0,0'), appUid: 'loop-check' });
-    receiver.endpoint('/ops-down', () => ({ status: 500 }));
+    const h = await suite.start({ env: opsEnv('/ops-down', '0,0,0,0'), appUid: 'loop-check' });
+    h.receiver.endpoint('/ops-down', () => ({ status: 500 }));
     await seedEndpoint(
       h.store,
       h.seeded,
-      receiver.endpoint('/down-2', () => ({ status: 500 })),
+      h.receiver.endpoint('/down-2', () => ({ status: 500 })),
     );
     await publish(h.store, h.seeded, h.clock);
     h.dispatcher.wake();
     // failing + exhausted, each tried 5 times.
-    await receiver.waitForRequests(10, { path: '/ops-down' });
-    await h.store.waitUntil(() => h!.store.batches.flatMap((b) => b.outcomes).length >= 15);
+    await h.receiver.waitForRequests(10, { path: '/ops-down' });
+    await h.store.waitUntil(() => h.store.batches.flatMap((b) => b.outcomes).length >= 15);
     await h.dispatcher.drain(5000);
     assert.equal(await h.store.nextDueAt(), null, 'nothing left to send');
-    assert.equal(receiver.requestsTo('/ops-down').length, 10);
+    assert.equal(h.receiver.requestsTo('/ops-down').length, 10);
   });
 
   it('generates and keeps a secret when none is configured, and re-enables its endpoint', async () => {
-    h = await startHarness({ env: opsEnv('/ops-5', '0', null) });
+    const h = await suite.start({ env: opsEnv('/ops-5', '0', null) });
     const info = h.dispatcher.operationalWebhook();
     assert.equal(info?.secretSource, 'generated');
     assert.match(info?.secret ?? '', /^whsec_/);
-    assert.equal(info?.url, `${receiver.url}/ops-5`);
+    assert.equal(info?.url, `${h.receiver.url}/ops-5`);
     const app = await h.store.getApplication(OPERATIONAL_UID);
     assert.equal(app?.internal, true);
     const listed = await h.store.listApplications({ limit: 50, order: 'ascending' });
@@ -208,16 +188,16 @@ describe('operational events: delivered as signed webhooks', () => {
     await seedEndpoint(
       h.store,
       h.seeded,
-      receiver.endpoint('/gone-5', () => ({ status: 410 })),
+      h.receiver.endpoint('/gone-5', () => ({ status: 410 })),
     );
     await publish(h.store, h.seeded, h.clock);
     restarted.wake();
-    const [request] = await receiver.waitForRequests(1, { path: '/ops-5' });
+    const [request] = await h.receiver.waitForRequests(1, { path: '/ops-5' });
     assert.equal(event(request, info?.secret).type, 'endpoint.disabled');
   });
 
   it('sends nothing and creates nothing when no URL is configured', async () => {
-    h = await startHarness();
+    const h = await suite.start();
     assert.equal(h.dispatcher.operationalWebhook(), null);
     assert.equal(await h.store.getApplication(OPERATIONAL_UID), null);
   });

@@ -1,42 +1,15 @@
-import { createIdGenerator } from '../../src/core/ids.ts';
+import { createRecordBuilders } from '../../src/store/contract/record-builders.ts';
 import type { EndpointRecord } from '../../src/store/records.ts';
 import type { Store } from '../../src/store/store.ts';
 import type { TestApi } from './api.ts';
 
-const newId = createIdGenerator();
+export { TEST_SECRET } from '../../src/store/contract/record-builders.ts';
 
-/** A valid endpoint secret (24 random-looking bytes, base64) for fixtures. */
-export const TEST_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+/** Records made now, with ids from one generator for the whole test process. */
+const build = createRecordBuilders(Date.now);
 
 /** An endpoint record with working defaults: enabled, no filters, example.com URL. */
-export function endpointRecord(
-  appId: string,
-  overrides: Partial<EndpointRecord> = {},
-): EndpointRecord {
-  const now = Date.now();
-  return {
-    id: newId('ep'),
-    appId,
-    uid: null,
-    url: 'https://example.com/hook',
-    description: '',
-    disabled: false,
-    eventTypes: null,
-    channels: null,
-    throttleRate: null,
-    metadata: {},
-    version: 1,
-    headers: {},
-    secret: TEST_SECRET,
-    retiredSecrets: [],
-    retrySchedule: null,
-    failingSince: null,
-    lastSuccessAt: null,
-    createdAt: now,
-    updatedAt: now,
-    ...overrides,
-  };
-}
+export const endpointRecord = build.anEndpoint;
 
 /** Stores an endpoint straight through the store (no endpoint routes needed). */
 export async function insertEndpoint(

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 export const PROCESS_ADMIN_TOKEN = 'sk_process_test_admin_token';
 
 const HERALD_BIN = fileURLToPath(new URL('../../bin/herald.js', import.meta.url));
-const BANNER = /Herald is listening on (http:\/\/\S+)/;
+// Up to the end of the line: a chunk may end in the middle of the address.
+const BANNER = /Herald is listening on (http:\/\/\S+)\r?\n/;
 /** Keep the last part of each stream only: a crash loop can print a lot. */
 const OUTPUT_LIMIT = 64 * 1024;
 

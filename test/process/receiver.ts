@@ -15,6 +15,8 @@ export interface Receiver {
   readonly requested: ReadonlyMap<string, number>;
   /** Requests received and not yet answered or abandoned. */
   inFlight(): number;
+  /** The `svix-id`s of those requests. */
+  inFlightIds(): string[];
   /** Requests whose connection closed before the receiver answered. */
   abandoned(): number;
   /** Resolves once `condition()` holds, checked after every request event; rejects after `timeoutMs`. */
@@ -33,6 +35,7 @@ export async function startReceiver(
   const requested = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
   const waiters = new Set<() => void>();
+  const inFlightIds: string[] = [];
   let inFlight = 0;
   let abandoned = 0;
   const changed = () => {
@@ -44,11 +47,13 @@ export async function startReceiver(
     const previous = requested.get(msgId) ?? 0;
     requested.set(msgId, previous + 1);
     inFlight++;
+    inFlightIds.push(msgId);
     let settled = false;
     const settle = (answered: boolean) => {
       if (settled) return;
       settled = true;
       inFlight--;
+      inFlightIds.splice(inFlightIds.indexOf(msgId), 1);
       if (answered) delivered.set(msgId, (delivered.get(msgId) ?? 0) + 1);
       else abandoned++;
       changed();
@@ -82,6 +87,7 @@ export async function startReceiver(
     delivered,
     requested,
     inFlight: () => inFlight,
+    inFlightIds: () => [...inFlightIds],
     abandoned: () => abandoned,
     waitFor(condition, timeoutMs, describe) {
       return new Promise<void>((resolve, reject) => {

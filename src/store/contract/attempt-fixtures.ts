@@ -127,6 +127,16 @@ export function attemptWorld(store: Store): AttemptWorld {
  * Application B has endpoint eB and message mB (t=3200), delivered (200).
  */
 export async function seedAttemptScenario(world: AttemptWorld) {
+  /** At fixture time `offsetMs`, one attempt of the latest delivery of `msg` to `endpoint`. */
+  const attemptAt = async (
+    offsetMs: number,
+    msg: MessageRecord,
+    endpoint: EndpointRecord,
+    outcome: AttemptOutcome,
+  ) => {
+    world.at(offsetMs);
+    return world.attempt(await world.delivery(msg.id, endpoint.id), outcome);
+  };
   const appA = await world.app();
   const appB = await world.app();
   const e1 = await world.endpoint(appA.id, { uid: 'first' });
@@ -134,48 +144,23 @@ export async function seedAttemptScenario(world: AttemptWorld) {
   const eB = await world.endpoint(appB.id);
   world.at(1000);
   const m1 = (await world.message(appA.id, { channels: ['eu'], eventId: 'order-1' })).message;
-  world.at(1100);
-  const a1e1fail = await world.attempt(await world.delivery(m1.id, e1.id), {
-    statusCode: 500,
-    next: 'retry',
-  });
-  world.at(1200);
-  const a1e1ok = await world.attempt(await world.delivery(m1.id, e1.id), {
-    statusCode: 200,
-    next: 'success',
-  });
-  world.at(1300);
-  const a1e2 = await world.attempt(await world.delivery(m1.id, e2.id), {
-    statusCode: 200,
-    next: 'success',
-  });
+  const a1e1fail = await attemptAt(1100, m1, e1, { statusCode: 500, next: 'retry' });
+  const a1e1ok = await attemptAt(1200, m1, e1, { statusCode: 200, next: 'success' });
+  const a1e2 = await attemptAt(1300, m1, e2, { statusCode: 200, next: 'success' });
   world.at(2000);
   const m2 = (await world.message(appA.id, { eventType: 'invoice.paid' })).message;
-  world.at(2100);
-  const a2e1 = await world.attempt(await world.delivery(m2.id, e1.id), {
-    statusCode: 0,
-    next: 'fail',
-  });
-  world.at(2200);
-  const a2e2 = await world.attempt(await world.delivery(m2.id, e2.id), {
-    statusCode: 404,
-    next: 'fail',
-  });
+  const a2e1 = await attemptAt(2100, m2, e1, { statusCode: 0, next: 'fail' });
+  const a2e2 = await attemptAt(2200, m2, e2, { statusCode: 404, next: 'fail' });
   world.at(3000);
   const m3 = (await world.message(appA.id, { channels: ['us'] })).message;
-  world.at(3100);
-  const a3e1 = await world.attempt(await world.delivery(m3.id, e1.id), {
+  const a3e1 = await attemptAt(3100, m3, e1, {
     statusCode: 302,
     next: 'retry',
     retryAt: FIXTURE_EPOCH + 9000,
   });
   world.at(3200);
   const mB = (await world.message(appB.id)).message;
-  world.at(3300);
-  const aB = await world.attempt(await world.delivery(mB.id, eB.id), {
-    statusCode: 200,
-    next: 'success',
-  });
+  const aB = await attemptAt(3300, mB, eB, { statusCode: 200, next: 'success' });
   return { appA, appB, e1, e2, eB, m1, m2, m3, mB, a1e1fail, a1e1ok, a1e2, a2e1, a2e2, a3e1, aB };
 }
 
