@@ -6,9 +6,7 @@ import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
  * - `whsk_<base64>`: an ed25519 secret key for `v1a` signatures, whose public key is `whpk_<base64>`.
  *   The base64 part holds the 32-byte seed, or the 64-byte seed followed by the public key.
  */
-export type EndpointSecret =
-  | { kind: 'symmetric'; key: Buffer }
-  | { kind: 'ed25519'; seed: Buffer };
+export type EndpointSecret = { kind: 'symmetric'; key: Buffer } | { kind: 'ed25519'; seed: Buffer };
 
 const SYMMETRIC_MIN_BYTES = 24;
 const SYMMETRIC_MAX_BYTES = 75;
@@ -51,13 +49,20 @@ const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
 
 /** Node's KeyObject for an ed25519 seed (PKCS#8 DER wrapping of the raw 32 bytes). */
 export function ed25519PrivateKey(seed: Buffer) {
-  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  return createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
 }
 
 /** The `whpk_` public key a receiver verifies `v1a` signatures with. */
 export function ed25519PublicKeyOf(secret: string): string | null {
   const parsed = parseEndpointSecret(secret);
   if (typeof parsed === 'string' || parsed.kind !== 'ed25519') return null;
-  const der = createPublicKey(ed25519PrivateKey(parsed.seed)).export({ format: 'der', type: 'spki' });
+  const der = createPublicKey(ed25519PrivateKey(parsed.seed)).export({
+    format: 'der',
+    type: 'spki',
+  });
   return `whpk_${der.subarray(der.length - 32).toString('base64')}`;
 }

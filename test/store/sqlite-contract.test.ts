@@ -11,16 +11,22 @@ import type { Store } from '../../src/store/store.ts';
 type Contract = (makeStore: () => Promise<Store>) => void;
 
 const contractDir = join(dirname(fileURLToPath(import.meta.url)), '../../src/store/contract');
-const files = readdirSync(contractDir).filter((f) => f.endsWith('.contract.ts')).sort();
+const files = readdirSync(contractDir)
+  .filter((f) => f.endsWith('.contract.ts'))
+  .sort();
 const modules = await Promise.all(
-  files.map(async (file) => ({ file, exports: (await import(pathToFileURL(join(contractDir, file)).href)) as Record<string, unknown> })),
+  files.map(async (file) => ({
+    file,
+    exports: (await import(pathToFileURL(join(contractDir, file)).href)) as Record<string, unknown>,
+  })),
 );
 
 describe('storage contract: sqlite', () => {
   const makeStore = async () => openSqliteStore({ path: ':memory:', synchronous: 'normal' });
   for (const { file, exports } of modules) {
     const contracts = Object.entries(exports).filter(
-      (entry): entry is [string, Contract] => entry[0].endsWith('Contract') && typeof entry[1] === 'function',
+      (entry): entry is [string, Contract] =>
+        entry[0].endsWith('Contract') && typeof entry[1] === 'function',
     );
     if (contracts.length === 0) throw new Error(`${file} exports no *Contract function`);
     for (const [, contract] of contracts) contract(makeStore);
