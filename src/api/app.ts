@@ -4,6 +4,7 @@ import { Ajv } from 'ajv';
 import * as formatsModule from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import secureJson from 'secure-json-parse';
+import { HeraldError } from '../errors.ts';
 import { registerAuth } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { registerErrorHandling } from './error-handler.ts';
@@ -64,10 +65,20 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
     try {
       done(
         null,
-        secureJson.parse(text, undefined, { protoAction: 'remove', constructorAction: 'remove' }),
+        // Refused rather than silently dropped: a payload must reach receivers as it was sent.
+        secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }),
       );
     } catch (error) {
-      done(error as Error, undefined);
+      const forbidden = /forbidden (prototype|constructor) property/.test((error as Error).message);
+      done(
+        forbidden
+          ? new HeraldError(
+              'invalid_json',
+              'JSON keys named "__proto__", or "constructor" holding "prototype", are refused: they can change the objects they are merged into.',
+            )
+          : (error as Error),
+        undefined,
+      );
     }
   });
 

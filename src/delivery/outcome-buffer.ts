@@ -11,8 +11,10 @@ export interface OutcomeBuffer {
   age(): number;
   /**
    * Records everything waiting in one `completeDeliveries` call, then queues the operational
-   * events it caused. On a store error the outcomes stay for the next flush (the leases hold
-   * their deliveries meanwhile) and the error is thrown.
+   * events it caused. If the batch fails, each outcome is written on its own, so one that can
+   * never be written (its endpoint was deleted mid-attempt, say) cannot block the rest; an
+   * outcome that still fails is dropped and logged: its delivery stays claimed until its lease
+   * lapses and is then sent again (at least once). Throws only when nothing could be written.
    */
   flush(): Promise<void>;
 }
@@ -48,17 +50,31 @@ export function createOutcomeBuffer(deps: OutcomeBufferDeps): OutcomeBuffer {
       outcomes = [];
       events = [];
       const now = clock();
+      const options = {
+        now,
+        autoDisableFailingBefore: autoDisableMs > 0 ? now - autoDisableMs : null,
+      };
       let effects: Awaited<ReturnType<Store['completeDeliveries']>>;
       try {
-        effects = await store.completeDeliveries(batch, {
-          now,
-          autoDisableFailingBefore: autoDisableMs > 0 ? now - autoDisableMs : null,
-        });
-      } catch (error) {
-        outcomes = batch.concat(outcomes);
-        events = batchEvents.concat(events);
-        firstAddedAt = performance.now();
-        throw error;
+        effects = await store.completeDeliveries(batch, options);
+      } catch (batchError) {
+        effects = { disabledEndpoints: [] };
+        let written = 0;
+        let lastError: unknown = batchError;
+        for (const outcome of batch) {
+          try {
+            const one = await store.completeDeliveries([outcome], options);
+            effects.disabledEndpoints.push(...one.disabledEndpoints);
+            written++;
+          } catch (error) {
+            lastError = error;
+            logger.error(
+              { err: error, deliveryId: outcome.deliveryId, kind: outcome.kind },
+              'could not record a delivery outcome; the delivery is retried when its lease lapses',
+            );
+          }
+        }
+        if (written === 0) throw lastError;
       }
       for (const disabled of effects.disabledEndpoints) logger.info(disabled, 'endpoint disabled');
       if (batchEvents.length > 0 || effects.disabledEndpoints.length > 0) {

@@ -52,6 +52,18 @@ describe('applications API', () => {
     assert.equal(res.json().uid, 'put-made');
   });
 
+  it('refuses uids that could never be looked up', async () => {
+    const spaced = await api.request('PUT', '/api/v1/app/a%20b', { name: 'x' });
+    assert.equal(spaced.statusCode, 422);
+    assert.deepEqual(spaced.json().detail[0].loc, ['path', 'app_id']);
+    const idShaped = 'app_0000000000000000000000';
+    const viaPut = await api.request('PUT', `/api/v1/app/${idShaped}`, { name: 'x' });
+    assert.equal(viaPut.statusCode, 422);
+    const viaPost = await api.request('POST', '/api/v1/app', { name: 'x', uid: idShaped });
+    assert.equal(viaPost.statusCode, 422);
+    assert.deepEqual(viaPost.json().detail[0].loc, ['body', 'uid']);
+  });
+
   it('answers 409 for a taken uid, and get_if_exists returns the existing one', async () => {
     const first = await api.request('POST', '/api/v1/app', { name: 'A', uid: 'dup' });
     assert.equal(first.statusCode, 201);
@@ -128,6 +140,11 @@ describe('applications API', () => {
     const notJson = await api.request('POST', '/api/v1/app', '{"name":');
     assert.equal(notJson.statusCode, 400);
     assert.equal(notJson.json().code, 'invalid_json');
+
+    const proto = await api.request('POST', '/api/v1/app', '{"name":"x","__proto__":{"a":1}}');
+    assert.equal(proto.statusCode, 400);
+    assert.equal(proto.json().code, 'invalid_json');
+    assert.match(proto.json().detail, /__proto__/);
 
     const badLimit = await api.request('GET', '/api/v1/app?limit=0');
     assert.equal(badLimit.statusCode, 422);

@@ -26,6 +26,21 @@ describe('endpoints API: custom headers', () => {
     return (await api.store.getEndpoint(appId, id))?.headers;
   }
 
+  it('removes the headers named in deleteHeaders (as the svix client sends)', async () => {
+    const id = await newEndpoint({ Authorization: 'Bearer abc', 'X-Keep': 'yes' });
+    const res = await api.request('PATCH', `${base}/${id}/headers`, {
+      headers: {},
+      deleteHeaders: ['authorization'],
+    });
+    assert.equal(res.statusCode, 204);
+    assert.deepEqual(await stored(id), { 'X-Keep': 'yes' });
+    const onlyDelete = await api.request('PATCH', `${base}/${id}/headers`, {
+      deleteHeaders: ['X-Keep'],
+    });
+    assert.equal(onlyDelete.statusCode, 204);
+    assert.deepEqual(await stored(id), {});
+  });
+
   it('shows plain headers and withholds the values of sensitive ones', async () => {
     const id = await newEndpoint({
       'X-Tenant': 'acme',

@@ -1,6 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { hasIdPrefix, UID_PATTERN } from '../../core/ids.ts';
+import { validationError } from '../../errors.ts';
 import type { ApplicationRecord } from '../../store/records.ts';
 import type { ApiContext } from '../context.ts';
 import { ListResponse, PaginationQuery, planList, toListResponse } from '../pagination.ts';
@@ -23,12 +25,33 @@ export function toApplicationOut(app: ApplicationRecord): Static<typeof Applicat
   };
 }
 
+const uidPattern = new RegExp(UID_PATTERN);
+
+/**
+ * A uid must look like a uid and not like an application id: lookups try ids first, so an
+ * id-shaped uid could never be found by its uid.
+ */
+export function checkApplicationUid(uid: string | null | undefined, loc: string[]): void {
+  if (uid === null || uid === undefined) return;
+  if (!uidPattern.test(uid)) {
+    throw validationError(loc, 'a uid is 1 to 256 characters of a-z, A-Z, 0-9, -, _ and .');
+  }
+  if (hasIdPrefix(uid, 'app')) {
+    throw validationError(
+      loc,
+      "a uid may not have the shape of an application id ('app_' and 22 characters)",
+    );
+  }
+}
+
 /** Builds a new application record from an ApplicationIn body (used by message creation too). */
 export function newApplication(
   ctx: ApiContext,
   body: Static<typeof ApplicationIn>,
   uidFallback?: string,
 ): ApplicationRecord {
+  checkApplicationUid(body.uid, ['body', 'uid']);
+  if (body.uid == null) checkApplicationUid(uidFallback, ['path', 'app_id']);
   const now = ctx.clock();
   return {
     id: ctx.newId('app'),
@@ -142,6 +165,7 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsync {
           metadata: body.metadata ?? {},
           updatedAt: ctx.clock(),
         };
+        checkApplicationUid(body.uid, ['body', 'uid']);
         await store.updateApplication(updated);
         return toApplicationOut(updated);
       },
@@ -170,6 +194,7 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsync {
           metadata: body.metadata ?? current.metadata,
           updatedAt: ctx.clock(),
         };
+        checkApplicationUid(body.uid, ['body', 'uid']);
         await store.updateApplication(updated);
         return toApplicationOut(updated);
       },

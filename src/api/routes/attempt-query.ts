@@ -23,8 +23,13 @@ export function parseEventTypes(raw: readonly string[] | undefined): string[] | 
 }
 
 /** RFC 3339 text (already checked by the schema) to epoch ms. */
-export function parseTime(text: string | undefined | null): number | undefined {
-  return text === undefined || text === null ? undefined : Date.parse(text);
+export function parseTime(text: string | undefined | null, field = 'time'): number | undefined {
+  if (text === undefined || text === null) return undefined;
+  const ms = Date.parse(text);
+  // The schema's date-time format admits what Date cannot read (a leap second, 23:59:60).
+  if (Number.isNaN(ms))
+    throw validationError(['query', field], `'${text}' is not a time this server can read`);
+  return ms;
 }
 
 /** The message filters and time window every attempt and status list shares. */
@@ -37,7 +42,7 @@ export function listFilters(query: {
   return {
     channel: query.channel,
     eventTypes: parseEventTypes(query.event_types),
-    before: parseTime(query.before),
-    after: parseTime(query.after),
+    before: parseTime(query.before, 'before'),
+    after: parseTime(query.after, 'after'),
   };
 }

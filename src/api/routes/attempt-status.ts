@@ -118,7 +118,9 @@ export function attemptStatusRoutes(ctx: ApiContext): FastifyPluginAsync {
         if (since !== undefined && until !== undefined && until <= since) {
           throw validationError(['query', 'until'], '`until` must be later than `since`.');
         }
-        return store.getEndpointStats(application.id, endpoint.id, { since, until });
+        const stats = await store.getEndpointStats(application.id, endpoint.id, { since, until });
+        // The svix client reads `canceled` as a required number.
+        return { ...stats, canceled: 0 };
       },
     );
   };

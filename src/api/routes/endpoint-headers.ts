@@ -86,7 +86,7 @@ export function endpointHeaderRoutes(ctx: ApiContext): FastifyPluginAsync {
         schema: {
           summary: 'Patch Endpoint Headers',
           description:
-            'Sets the given headers (replacing a same-named one whatever its case); a null value removes that header.',
+            'Sets the given headers (replacing a same-named one whatever its case); a null value, or a name in `deleteHeaders`, removes that header.',
           tags,
           params: EndpointParams,
           body: EndpointHeadersPatchIn,
@@ -94,7 +94,12 @@ export function endpointHeaderRoutes(ctx: ApiContext): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        await updateHeaders(request, request.params, request.body.headers, mergeHeaders);
+        // `deleteHeaders` (what the svix client sends) and a null value both remove a header.
+        const removals = Object.fromEntries(
+          (request.body.deleteHeaders ?? []).map((name) => [name, null] as const),
+        );
+        const patch = { ...(request.body.headers ?? {}), ...removals };
+        await updateHeaders(request, request.params, patch, mergeHeaders);
         return reply.code(204).send(null);
       },
     );

@@ -76,6 +76,7 @@ export const EndpointStats = Type.Object(
     pending: Type.Integer(),
     sending: Type.Integer(),
     fail: Type.Integer(),
+    canceled: Type.Integer({ description: 'Always 0: Herald does not cancel deliveries.' }),
   },
   {
     title: 'EndpointStats',

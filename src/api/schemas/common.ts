@@ -12,7 +12,7 @@ export const Timestamp = Type.String({ format: 'date-time' });
 export const ThrottleRate = Type.Integer({
   minimum: 0,
   maximum: 1_000_000,
-  description: 'Messages per second; enforced by Herald.',
+  description: 'Messages per second. Stored and returned; not yet enforced by the dispatcher.',
 });
 
 /** Both error shapes the API answers with. */

@@ -27,7 +27,8 @@ export const Channels = Type.Array(
 export const EndpointThrottleRate = Type.Integer({
   minimum: 1,
   maximum: 1_000_000,
-  description: 'Messages per second to this endpoint; enforced by Herald. Null: unlimited.',
+  description:
+    'Messages per second to this endpoint. Null: unlimited. Stored and returned; not yet enforced by the dispatcher.',
 });
 
 export const EndpointUrl = Type.String({
@@ -134,9 +135,17 @@ export const EndpointHeadersIn = Type.Object(
 
 export const EndpointHeadersPatchIn = Type.Object(
   {
-    headers: Type.Record(Type.String(), Nullable(Type.String()), {
-      description: 'Headers to set; a null value removes that header.',
-    }),
+    headers: Type.Optional(
+      Type.Record(Type.String(), Nullable(Type.String()), {
+        description: 'Headers to set; a null value removes that header.',
+      }),
+    ),
+    deleteHeaders: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+        maxItems: 100,
+        description: 'Names of headers to remove.',
+      }),
+    ),
   },
   { title: 'EndpointHeadersPatchIn' },
 );
