@@ -19,6 +19,12 @@ export const MessageIn = Type.Object(
   {
     eventType: EventTypeName,
     payload: Payload,
+    deliverAt: Type.Optional(
+      Type.Null({
+        description:
+          'Delivery at a later time is not supported yet: a time is refused with 422 rather than ignored.',
+      }),
+    ),
     eventId: Type.Optional(
       Nullable({ ...Uid, description: 'Unique per application; a duplicate is answered 409.' }),
     ),
