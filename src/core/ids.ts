@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** Id prefixes, one per resource type, as the Svix API uses them. */
 export type IdPrefix = 'app' | 'ep' | 'msg' | 'atmpt' | 'dlv' | 'tok' | 'evt' | 'qtask';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const ENCODED_LENGTH = 22; // ceil(128 / log2(62))
+const WORD = 0x1_0000_0000;
 
 export type IdGenerator = (prefix: IdPrefix) => string;
 
@@ -13,32 +14,105 @@ export type IdGenerator = (prefix: IdPrefix) => string;
  * base62-encoded at a fixed width, so ids sort by creation time as plain strings. Within one
  * millisecond the random part is incremented, so ids from one generator are strictly increasing;
  * list pagination relies on that order.
+ *
+ * The 128-bit value is kept as four 32-bit words (most significant first) in plain numbers:
+ * this runs on every publish and delivery, and BigInt arithmetic cost several times more.
  */
 export function createIdGenerator(now: () => number = Date.now): IdGenerator {
   let lastMs = -1;
-  let last = 0n;
+  // The last value: w0 = ms / 2^16, w1 = (ms mod 2^16) << 16 | random bits 79..64, w2, w3.
+  let w0 = 0;
+  let w1 = 0;
+  let w2 = 0;
+  let w3 = 0;
   return (prefix) => {
     const ms = Math.max(now(), lastMs);
-    let value: bigint;
     if (ms === lastMs) {
-      value = last + 1n;
+      // +1 with carry, as on the whole 128-bit number.
+      w3 += 1;
+      if (w3 === WORD) {
+        w3 = 0;
+        w2 += 1;
+        if (w2 === WORD) {
+          w2 = 0;
+          w1 += 1;
+          if (w1 === WORD) {
+            w1 = 0;
+            w0 += 1;
+          }
+        }
+      }
     } else {
-      value = (BigInt(ms) << 80n) | (BigInt(`0x${randomBytes(10).toString('hex')}`) >> 1n);
+      // 80 random bits shifted right by one (the top one is 0, leaving room to increment).
+      const r = randomBytes10();
+      const r0 = (r[0]! << 8) | r[1]!; // bits 79..64
+      const r1 = readWord(r, 2); // bits 63..32
+      const r2 = readWord(r, 6); // bits 31..0
+      w0 = Math.floor(ms / 0x1_0000);
+      w1 = (ms % 0x1_0000) * 0x1_0000 + (r0 >>> 1);
+      w2 = (r0 & 1) * 0x8000_0000 + Math.floor(r1 / 2);
+      w3 = (r1 & 1) * 0x8000_0000 + Math.floor(r2 / 2);
     }
     lastMs = ms;
-    last = value;
-    return `${prefix}_${encode(value)}`;
+    return `${prefix}_${encodeWords(w0, w1, w2, w3)}`;
   };
 }
 
-function encode(value: bigint): string {
-  let out = '';
-  let rest = value;
-  while (rest > 0n) {
-    out = ALPHABET[Number(rest % 62n)] + out;
-    rest /= 62n;
+// Random bytes are drawn in blocks: one call into the CSPRNG per 409 ids instead of per id.
+const randomPool = Buffer.alloc(4096);
+let randomOffset = randomPool.length;
+
+function randomBytes10(): Buffer {
+  if (randomOffset + 10 > randomPool.length) {
+    randomFillSync(randomPool);
+    randomOffset = 0;
   }
-  return out.padStart(ENCODED_LENGTH, '0');
+  const bytes = randomPool.subarray(randomOffset, randomOffset + 10);
+  randomOffset += 10;
+  return bytes;
+}
+
+function readWord(bytes: Buffer, at: number): number {
+  return (
+    bytes[at]! * 0x100_0000 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!)
+  );
+}
+
+const digits: string[] = new Array<string>(ENCODED_LENGTH);
+
+/**
+ * Base62 of the 128-bit number w0:w1:w2:w3 (32-bit words, most significant first), padded with
+ * '0' to 22 characters. Long division by 62, one word at a time: every intermediate stays below
+ * 62 * 2^32, well inside a double's exact range.
+ */
+export function encodeWords(w0: number, w1: number, w2: number, w3: number): string {
+  let a = w0;
+  let b = w1;
+  let c = w2;
+  let d = w3;
+  const nextDigit = (): string => {
+    let q = Math.floor(a / 62);
+    let rest = a - q * 62;
+    a = q;
+    let cur = rest * WORD + b;
+    q = Math.floor(cur / 62);
+    rest = cur - q * 62;
+    b = q;
+    cur = rest * WORD + c;
+    q = Math.floor(cur / 62);
+    rest = cur - q * 62;
+    c = q;
+    cur = rest * WORD + d;
+    q = Math.floor(cur / 62);
+    rest = cur - q * 62;
+    d = q;
+    return ALPHABET[rest]!;
+  };
+  for (let i = ENCODED_LENGTH - 1; i >= 0; i--) digits[i] = nextDigit();
+  let out = digits.join('');
+  // Only a time past the year 10889 (w0 >= 2^32, in `firstIdAt`) needs more than 22 digits.
+  while (a > 0 || b > 0 || c > 0 || d > 0) out = nextDigit() + out;
+  return out;
 }
 
 /** True when the string looks like an id of this type (rather than a user's uid). */
@@ -55,5 +129,6 @@ export const UID_PATTERN = '^[a-zA-Z0-9\\-_.]{1,256}$';
  * id range the index serves: `id < firstIdAt('atmpt', before)` means "made before `before`".
  */
 export function firstIdAt(prefix: IdPrefix, ms: number): string {
-  return `${prefix}_${encode(BigInt(Math.max(0, Math.floor(ms))) << 80n)}`;
+  const t = Math.max(0, Math.floor(ms));
+  return `${prefix}_${encodeWords(Math.floor(t / 0x1_0000), (t % 0x1_0000) * 0x1_0000, 0, 0)}`;
 }

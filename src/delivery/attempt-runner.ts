@@ -65,23 +65,31 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
   return {
     start(claimed, payload) {
       const { delivery, endpoint, message } = claimed;
-      slots.acquire(endpoint.id);
-      running.add(delivery.id);
       const attemptId = newId('atmpt');
       const startedAt = clock();
       const timestamp = Math.floor(startedAt / 1000);
-      const headers = deliveryHeaders(endpoint.headers, {
-        'content-type': 'application/json',
-        'user-agent': USER_AGENT,
-        [headerNames.id]: message.id,
-        [headerNames.timestamp]: String(timestamp),
-        [headerNames.signature]: signer.sign(
-          { msgId: message.id, timestampSeconds: timestamp, body: payload },
-          endpoint.secret,
-          endpoint.retiredSecrets,
-          startedAt,
-        ),
-      });
+      let headers: ReturnType<typeof deliveryHeaders>;
+      try {
+        headers = deliveryHeaders(endpoint.headers, {
+          'content-type': 'application/json',
+          'user-agent': USER_AGENT,
+          [headerNames.id]: message.id,
+          [headerNames.timestamp]: String(timestamp),
+          [headerNames.signature]: signer.sign(
+            { msgId: message.id, timestampSeconds: timestamp, body: payload },
+            endpoint.secret,
+            endpoint.retiredSecrets,
+            startedAt,
+          ),
+        });
+      } catch (error) {
+        // Nothing was sent and no slot taken: the delivery stays claimed and is tried again
+        // once its lease lapses, and the rest of the batch is not held up.
+        deps.onError(error);
+        return;
+      }
+      slots.acquire(endpoint.id);
+      running.add(delivery.id);
       sender
         .send({ url: endpoint.url, body: payload, headers })
         .then((result) =>

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { Agent, type Dispatcher, request } from 'undici';
 import type { ObservedResponse } from './classify-response.ts';
+import { createDeadlineGroups } from './deadline-groups.ts';
 
 /** How much of a response body is kept for the attempt log (and read at all). */
 export const RESPONSE_BODY_LIMIT = 20 * 1024;
@@ -55,7 +56,7 @@ const FORBIDDEN_HEADERS = new Set([
  * The HTTP client of the delivery path: undici `request` over a keep-alive Agent (an order of
  * magnitude faster than fetch, see shared measurements). Redirects are never followed (undici
  * 7 only follows them through an interceptor, which is not installed): a 3xx comes back as is.
- * One deadline covers connecting, the headers and the body.
+ * One deadline covers connecting, the headers and the body (see deadline-groups.ts).
  */
 export function createSender(options: SenderOptions): Sender {
   const owned = options.dispatcher === undefined;
@@ -68,18 +69,11 @@ export function createSender(options: SenderOptions): Sender {
       bodyTimeout: options.timeoutMs,
     });
   const timeoutMs = options.timeoutMs;
-  // One controller per attempt (it also enforces the deadline); kept so shutdown can abort them.
-  const inFlight = new Set<AbortController>();
+  const deadlines = createDeadlineGroups(timeoutMs);
 
   async function send(req: SendRequest): Promise<SendResult> {
     const started = performance.now();
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
-    inFlight.add(controller);
+    const group = deadlines.join(started);
     const elapsed = () => Math.round(performance.now() - started);
     try {
       const response = await request(req.url, {
@@ -87,7 +81,7 @@ export function createSender(options: SenderOptions): Sender {
         method: 'POST',
         headers: req.headers,
         body: req.body,
-        signal: controller.signal,
+        signal: group.controller.signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
@@ -101,7 +95,7 @@ export function createSender(options: SenderOptions): Sender {
         durationMs: elapsed(),
       };
     } catch (error) {
-      const timeout = timedOut || isTimeoutError(error);
+      const timeout = group.timedOut || isTimeoutError(error);
       return {
         statusCode: 0,
         retryAfter: null,
@@ -110,14 +104,11 @@ export function createSender(options: SenderOptions): Sender {
         durationMs: elapsed(),
       };
     } finally {
-      clearTimeout(timer);
-      inFlight.delete(controller);
+      deadlines.leave(group, performance.now());
     }
   }
 
-  const abortAll = () => {
-    for (const controller of inFlight) controller.abort();
-  };
+  const abortAll = () => deadlines.abortAll();
   return {
     send,
     abortAll,

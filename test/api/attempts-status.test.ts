@@ -104,18 +104,26 @@ describe('attempts API: delivery status views and stats', () => {
       assert.equal(res.statusCode, 200, res.body);
       return res.json();
     };
-    assert.deepEqual(await stats(s.e1.id), { success: 1, pending: 1, sending: 0, fail: 1 });
+    assert.deepEqual(await stats(s.e1.id), {
+      success: 1,
+      pending: 1,
+      sending: 0,
+      fail: 1,
+      canceled: 0,
+    });
     assert.deepEqual(await stats('first', `?since=${iso(1500)}`), {
       success: 0,
       pending: 1,
       sending: 0,
       fail: 1,
+      canceled: 0,
     });
     assert.deepEqual(await stats(s.e1.id, `?since=${iso(0)}&until=${iso(2000)}`), {
       success: 1,
       pending: 0,
       sending: 0,
       fail: 0,
+      canceled: 0,
     });
     await api.store.claimDueDeliveries({
       now: world.now(),
@@ -123,7 +131,13 @@ describe('attempts API: delivery status views and stats', () => {
       leaseMs: 30_000,
       excludeEndpointIds: [s.e1.id, s.eB.id],
     });
-    assert.deepEqual(await stats(s.e2.id), { success: 1, pending: 0, sending: 1, fail: 1 });
+    assert.deepEqual(await stats(s.e2.id), {
+      success: 1,
+      pending: 0,
+      sending: 1,
+      fail: 1,
+      canceled: 0,
+    });
     const backwards = await api.request(
       'GET',
       `/api/v1/app/${s.appA.id}/endpoint/${s.e1.id}/stats?since=${iso(2000)}&until=${iso(1000)}`,
@@ -159,6 +173,6 @@ describe('attempts API: delivery status views and stats', () => {
       undefined,
       { token: tokenB },
     );
-    assert.deepEqual(own.json(), { success: 1, pending: 0, sending: 0, fail: 0 });
+    assert.deepEqual(own.json(), { success: 1, pending: 0, sending: 0, fail: 0, canceled: 0 });
   });
 });

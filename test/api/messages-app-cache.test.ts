@@ -54,4 +54,18 @@ describe('messages API with a cached application', () => {
     assert.equal(app.statusCode, 200);
     assert.notEqual((app.json() as { id: string }).id, oldId);
   });
+
+  it('never sends a message to the application a uid has moved away from', async () => {
+    const firstId = await createApp(api, { uid: 'moving' });
+    assert.equal((await publish('moving')).statusCode, 202);
+    const renamed = await api.request('PATCH', `/api/v1/app/${firstId}`, { uid: 'moved-away' });
+    assert.equal(renamed.statusCode, 200);
+    const secondId = await createApp(api, { uid: 'moving' });
+    assert.equal((await publish('moving', { payload: { for: 'second' } })).statusCode, 202);
+    const count = async (id: string) =>
+      ((await api.request('GET', `/api/v1/app/${id}/msg`)).json() as { data: unknown[] }).data
+        .length;
+    assert.equal(await count(firstId), 1, 'only the message sent before the move');
+    assert.equal(await count(secondId), 1);
+  });
 });

@@ -2,8 +2,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { examplePayload } from '../../core/example-payload.ts';
-import { UID_PATTERN } from '../../core/ids.ts';
-import { notFound, validationError } from '../../errors.ts';
+import { hasIdPrefix, UID_PATTERN } from '../../core/ids.ts';
+import { HeraldError, notFound, validationError } from '../../errors.ts';
 import { publishMessage } from '../../services/publish-message.ts';
 import type { ApplicationRecord, MessageRecord } from '../../store/records.ts';
 import type { ApiContext } from '../context.ts';
@@ -19,11 +19,23 @@ import {
   MsgIdParams,
   WithContentQuery,
 } from '../schemas/messages.ts';
+import { TtlCache } from '../ttl-cache.ts';
 import { newApplication } from './applications.ts';
 import { loadVisibleEventType } from './event-types.ts';
 
 const tags = ['Message'];
 const uidPattern = new RegExp(UID_PATTERN);
+
+/**
+ * Publishing looks its application up on every call; an application named in the path by its
+ * id is remembered this long to spare a SQLite read per publish. Only ids are cached: they never
+ * change, while a uid can move to another application, and a cached uid could then send one
+ * tenant's message to another. A publish uses nothing of the application that can change but
+ * its existence: if it was deleted, the message insert fails its foreign key and the store
+ * answers `not_found`; the route then looks again uncached.
+ */
+export const APPLICATION_CACHE_TTL_MS = 5_000;
+const APPLICATION_CACHE_MAX_ENTRIES = 10_000;
 
 /**
  * The API shape of a message. Like Svix: `payload` is `{}` when the caller asked for no content,
@@ -70,6 +82,10 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsync {
   return async (plugin) => {
     const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
     const { store } = ctx;
+    const applications = new TtlCache<string, ApplicationRecord>({
+      ttlMs: APPLICATION_CACHE_TTL_MS,
+      maxEntries: APPLICATION_CACHE_MAX_ENTRIES,
+    });
 
     app.post(
       '/app/:app_id/msg',
@@ -95,37 +111,58 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsync {
             'Give payloadRetentionPeriod (days) or payloadRetentionHours, not both.',
           );
         }
-        const existing = await store.getApplication(idOrUid);
-        let appId = existing?.id ?? '';
-        let application: ApplicationRecord | undefined;
-        if (existing === null && body.application != null) {
-          if (!uidPattern.test(idOrUid)) {
-            throw validationError(
-              ['path', 'app_id'],
-              'To create the application, the path must be a valid uid (1-256 characters of a-z, A-Z, 0-9, -, _, .).',
-            );
+        const publish = async (existing: ApplicationRecord | null) => {
+          let appId = existing?.id ?? '';
+          let application: ApplicationRecord | undefined;
+          if (existing === null && body.application != null) {
+            if (!uidPattern.test(idOrUid)) {
+              throw validationError(
+                ['path', 'app_id'],
+                'To create the application, the path must be a valid uid (1-256 characters of a-z, A-Z, 0-9, -, _, .).',
+              );
+            }
+            if (body.application.uid != null && body.application.uid !== idOrUid) {
+              throw validationError(
+                ['body', 'application', 'uid'],
+                'The application uid must be the app_id of the path.',
+              );
+            }
+            application = newApplication(ctx, body.application, idOrUid);
+            appId = application.id;
+          } else if (existing === null || existing.internal) {
+            throw notFound('Application', idOrUid);
           }
-          if (body.application.uid != null && body.application.uid !== idOrUid) {
-            throw validationError(
-              ['body', 'application', 'uid'],
-              'The application uid must be the app_id of the path.',
-            );
+          const { message } = await publishMessage(ctx, {
+            appId,
+            application,
+            eventType: body.eventType,
+            payload: JSON.stringify(body.payload),
+            eventId: body.eventId,
+            channels: body.channels,
+            retentionDays: body.payloadRetentionPeriod,
+            retentionHours: body.payloadRetentionHours,
+          });
+          return message;
+        };
+        const cacheable = hasIdPrefix(idOrUid, 'app');
+        const cached = cacheable ? applications.get(idOrUid) : undefined;
+        let message: MessageRecord;
+        if (cached === undefined) {
+          const existing = await store.getApplication(idOrUid);
+          if (existing !== null && cacheable) applications.set(idOrUid, existing);
+          message = await publish(existing);
+        } else {
+          try {
+            message = await publish(cached);
+          } catch (error) {
+            if (!(error instanceof HeraldError) || error.code !== 'not_found') throw error;
+            // Deleted since it was cached: look again, as an uncached publish would have.
+            applications.delete(idOrUid);
+            const existing = await store.getApplication(idOrUid);
+            if (existing !== null) applications.set(idOrUid, existing);
+            message = await publish(existing);
           }
-          application = newApplication(ctx, body.application, idOrUid);
-          appId = application.id;
-        } else if (existing === null || existing.internal) {
-          throw notFound('Application', idOrUid);
         }
-        const { message } = await publishMessage(ctx, {
-          appId,
-          application,
-          eventType: body.eventType,
-          payload: JSON.stringify(body.payload),
-          eventId: body.eventId,
-          channels: body.channels,
-          retentionDays: body.payloadRetentionPeriod,
-          retentionHours: body.payloadRetentionHours,
-        });
         const withContent = request.query.with_content ?? true;
         return reply
           .code(202)

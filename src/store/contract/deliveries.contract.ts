@@ -181,6 +181,24 @@ export function deliveriesContract(makeStore: () => Promise<Store>): void {
       assert.equal(healthy?.lastSuccessAt, T0 + 30);
     });
 
+    it('records nothing for a delivery whose endpoint was deleted while its attempt ran', async () => {
+      const gone = await endpoint();
+      const kept = await endpoint();
+      const orphan = await queue(gone.id, T0);
+      const other = await queue(kept.id, T0);
+      await claim(T0);
+      await store.deleteEndpoint(appId, gone.id);
+      await store.completeDeliveries(
+        [
+          attempted(orphan, { status: 'success' }, 200, T0 + 1),
+          attempted(other, { status: 'success' }, 200, T0 + 2),
+        ],
+        { now: T0 + 10, autoDisableFailingBefore: null },
+      );
+      assert.equal(await store.getDelivery(orphan.id), null);
+      assert.equal((await store.getDelivery(other.id))?.status, DeliveryStatus.success);
+    });
+
     it('applies a batch in order: the last outcome decides whether the endpoint is failing', async () => {
       const ep = await endpoint();
       const [a, b, c, d] = [

@@ -77,20 +77,23 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
           continue;
         }
         const { attempt, next } = outcome;
-        insertAttempt.run(attempt);
         const status =
           next.status === 'success'
             ? DeliveryStatus.success
             : next.status === 'retry'
               ? DeliveryStatus.pending
               : DeliveryStatus.fail;
-        settle.run(
+        const settled = settle.run(
           status,
           next.status === 'retry' ? next.dueAt : null,
           attempt.createdAt,
           now,
           outcome.deliveryId,
         );
+        // The delivery is gone: its endpoint, message or application was deleted while the
+        // attempt ran. There is nothing left to record the attempt against.
+        if (settled.changes === 0) continue;
+        insertAttempt.run(attempt);
         if (next.status === 'success' && !healthy.has(attempt.endpointId)) {
           endpointSucceeded.run(now, attempt.endpointId);
           healthy.add(attempt.endpointId);

@@ -3,7 +3,8 @@ import type { ClaimedDelivery, DeliveryStore } from '../delivery-store.ts';
 import { DeliveryStatus } from '../records.ts';
 import { withoutCommitSync } from './database.ts';
 import { type DeliveryRow, toDelivery } from './delivery-rows.ts';
-import { type EndpointRow, toEndpoint } from './endpoints.ts';
+import { createEndpointRowCache } from './endpoint-row-cache.ts';
+import type { EndpointRow } from './endpoints.ts';
 import { type MessageRow, toMessage } from './messages.ts';
 
 const DUE = `status IN (${DeliveryStatus.pending}, ${DeliveryStatus.sending})`;
@@ -43,15 +44,13 @@ export function sqliteDeliveryClaims(
      WHERE id IN (SELECT id FROM ranked WHERE rn <= @perEndpoint ORDER BY due_at LIMIT @limit)
      RETURNING *`,
   );
-  const dueOfEndpoint = db
-    .prepare(
-      `SELECT id FROM deliveries INDEXED BY deliveries_endpoint_due
-       WHERE endpoint_id = ? AND ${DUE} AND due_at <= ? ORDER BY due_at LIMIT ?`,
-    )
-    .pluck();
-  const claimIds = db.prepare(
-    `UPDATE deliveries SET status = ${DeliveryStatus.sending}, due_at = ?, updated_at = ?
-     WHERE id IN (SELECT value FROM json_each(?)) RETURNING *`,
+  // One statement per endpoint: the oldest due rows of its own queue, claimed in place.
+  const claimOfEndpoint = db.prepare(
+    `UPDATE deliveries SET status = ${DeliveryStatus.sending}, due_at = @leaseUntil, updated_at = @now
+     WHERE id IN (
+       SELECT id FROM deliveries INDEXED BY deliveries_endpoint_due
+       WHERE endpoint_id = @endpointId AND ${DUE} AND due_at <= @now ORDER BY due_at LIMIT @limit)
+     RETURNING *`,
   );
   const releaseAll = db.prepare(
     `UPDATE deliveries SET status = ${DeliveryStatus.pending}, due_at = ?, updated_at = ?
@@ -63,6 +62,7 @@ export function sqliteDeliveryClaims(
   const endpointsByIds = db.prepare(
     'SELECT * FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
   );
+  const endpointCache = createEndpointRowCache();
   const nextDue = db.prepare(`SELECT due_at FROM deliveries WHERE ${DUE} ORDER BY due_at LIMIT 1`);
   const nextDueAfter = db.prepare(
     `SELECT due_at FROM deliveries WHERE ${DUE} AND due_at > ? ORDER BY due_at LIMIT 1`,
@@ -77,7 +77,7 @@ export function sqliteDeliveryClaims(
       (messagesByIds.all(msgIds) as MessageRow[]).map((m) => [m.id, toMessage(m)]),
     );
     const endpoints = new Map(
-      (endpointsByIds.all(epIds) as EndpointRow[]).map((e) => [e.id, toEndpoint(e)]),
+      (endpointsByIds.all(epIds) as EndpointRow[]).map((e) => [e.id, endpointCache.toEndpoint(e)]),
     );
     const claimed: ClaimedDelivery[] = [];
     for (const row of rows) {
@@ -121,12 +121,14 @@ export function sqliteDeliveryClaims(
       leaseUntil: number,
       endpoints: readonly { endpointId: string; limit: number }[],
     ): ClaimedDelivery[] => {
-      const ids: string[] = [];
+      const rows: DeliveryRow[] = [];
       for (const { endpointId, limit } of endpoints) {
-        if (limit > 0) ids.push(...(dueOfEndpoint.all(endpointId, now, limit) as string[]));
+        if (limit <= 0) continue;
+        for (const row of claimOfEndpoint.all({ endpointId, now, leaseUntil, limit })) {
+          rows.push(row as DeliveryRow);
+        }
       }
-      if (ids.length === 0) return [];
-      return withContext(claimIds.all(leaseUntil, now, JSON.stringify(ids)) as DeliveryRow[]);
+      return withContext(rows);
     },
   );
 

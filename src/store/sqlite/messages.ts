@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { endpointMatches } from '../../core/endpoint-filter.ts';
 import { firstIdAt } from '../../core/ids.ts';
-import { conflict } from '../../errors.ts';
+import { conflict, notFound } from '../../errors.ts';
 import type { CreatedMessage, MessageFilter, MessageStore, NewMessage } from '../message-store.ts';
 import {
   type DeliveryRecord,
@@ -9,7 +9,7 @@ import {
   type MessageRecord,
   TriggerType,
 } from '../records.ts';
-import { parseJsonColumn } from './database.ts';
+import { isForeignKeyViolation, parseJsonColumn } from './database.ts';
 import { type DeliveryRow, prepareDeliveryInsert, toDelivery } from './deliveries.ts';
 import { groupCommit } from './group-commit.ts';
 import { keysetClause, toPage } from './page.ts';
@@ -117,6 +117,9 @@ export function sqliteMessages(db: Database.Database): MessageStore {
           `A message with eventId '${message.eventId}' already exists in this application; eventIds are unique per application.`,
         );
       }
+      // The caller looked the application up before this transaction (possibly from a cache):
+      // it has been deleted since.
+      if (isForeignKeyViolation(error)) throw notFound('Application', appId);
       throw error;
     }
     const queue = (endpointId: string) =>
@@ -135,7 +138,12 @@ export function sqliteMessages(db: Database.Database): MessageStore {
       } satisfies DeliveryRecord);
 
     if (input.onlyEndpointId !== undefined) {
-      queue(input.onlyEndpointId);
+      try {
+        queue(input.onlyEndpointId);
+      } catch (error) {
+        if (isForeignKeyViolation(error)) throw notFound('Endpoint', input.onlyEndpointId);
+        throw error;
+      }
       return { message, deliveryCount: 1 };
     }
     // A just-created application has no endpoints yet.

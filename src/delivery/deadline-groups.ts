@@ -1,0 +1,76 @@
+import { setMaxListeners } from 'node:events';
+
+/** Attempts started within one window share an abort controller and a deadline timer. */
+export interface DeadlineGroup {
+  readonly controller: AbortController;
+  /** True once the group's deadline passed (its requests were aborted for time). */
+  timedOut: boolean;
+}
+
+interface Group extends DeadlineGroup {
+  /** No attempt joins after this (performance.now() ms). */
+  closesAt: number;
+  pending: number;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * The deadline of every attempt, without a controller and a timer per attempt (both showed in
+ * the hot path's profile): attempts that start within the same `windowMs` join one group, whose
+ * single timer aborts them all `windowMs + timeoutMs` after the group opened. So each attempt
+ * gets at least `timeoutMs` and at most `timeoutMs + windowMs`. A group whose attempts all ended
+ * is dropped with its timer; one attempt alone in a group costs what it did before.
+ */
+export function createDeadlineGroups(timeoutMs: number, windowMs = Math.min(100, timeoutMs / 10)) {
+  const groups = new Set<Group>();
+  let open: Group | undefined;
+
+  function drop(group: Group): void {
+    clearTimeout(group.timer);
+    groups.delete(group);
+    if (open === group) open = undefined;
+  }
+
+  return {
+    /** The group an attempt starting at `now` belongs to. */
+    join(now: number): DeadlineGroup {
+      if (open === undefined || now >= open.closesAt) {
+        if (open !== undefined && open.pending === 0) drop(open);
+        const controller = new AbortController();
+        // Every attempt of the group listens on this one signal.
+        setMaxListeners(0, controller.signal);
+        const group: Group = {
+          controller,
+          timedOut: false,
+          closesAt: now + windowMs,
+          pending: 0,
+          timer: setTimeout(() => {
+            group.timedOut = true;
+            drop(group);
+            controller.abort();
+          }, windowMs + timeoutMs),
+        };
+        // Requests in flight keep the process alive by their sockets; an empty group's timer
+        // (kept for reuse until its window closes) must not.
+        group.timer.unref();
+        groups.add(group);
+        open = group;
+      }
+      open.pending++;
+      return open;
+    },
+    /** An attempt of `group` ended. */
+    leave(group: DeadlineGroup, now: number): void {
+      const g = group as Group;
+      g.pending--;
+      if (g.pending === 0 && (g !== open || now >= g.closesAt)) drop(g);
+    },
+    /** Aborts every attempt in flight (they resolve as network failures). */
+    abortAll(): void {
+      for (const group of [...groups]) {
+        drop(group);
+        group.controller.abort();
+      }
+    },
+  };
+}
