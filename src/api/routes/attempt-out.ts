@@ -11,8 +11,8 @@ import type {
   MessageEndpointOut,
 } from '../schemas/attempts.ts';
 import { iso } from '../schemas/common.ts';
-import type { MessageOut } from '../schemas/messages.ts';
 import { toEndpointOut } from './endpoints.ts';
+import { toMessageOut } from './messages.ts';
 
 const STATUS_TEXT = { 0: 'success', 1: 'pending', 2: 'fail', 3: 'sending' } as const;
 
@@ -20,31 +20,9 @@ export function statusText(status: DeliveryStatus) {
   return STATUS_TEXT[status];
 }
 
-/**
- * The MessageOut view used inside attempt answers; same rules as the message routes: `{}` without
- * content, `{"expired": true}` once the payload was expunged or expired.
- */
-export function messageOutOf(
-  message: MessageRecord,
-  withContent: boolean,
-): Static<typeof MessageOut> {
-  let payload: Record<string, unknown>;
-  if (!withContent) payload = {};
-  else if (message.payload === null) payload = { expired: true };
-  else payload = JSON.parse(message.payload) as Record<string, unknown>;
-  return {
-    id: message.id,
-    eventType: message.eventType,
-    payload,
-    eventId: message.eventId,
-    channels: message.channels,
-    timestamp: iso(message.createdAt),
-  };
-}
-
 export function toAttemptOut(
   attempt: AttemptRecord,
-  options: { withContent: boolean; message?: MessageRecord | null },
+  options: { withContent: boolean; now: number; message?: MessageRecord | null },
 ): Static<typeof MessageAttemptOut> {
   const out: Static<typeof MessageAttemptOut> = {
     id: attempt.id,
@@ -59,13 +37,13 @@ export function toAttemptOut(
     triggerType: attempt.triggerType,
     timestamp: iso(attempt.createdAt),
   };
-  if (options.message) out.msg = messageOutOf(options.message, options.withContent);
+  if (options.message) out.msg = toMessageOut(options.message, options.withContent, options.now);
   return out;
 }
 
-export function attemptItemOut(withContent: boolean) {
+export function attemptItemOut(withContent: boolean, now: number) {
   return (item: AttemptListItem) =>
-    toAttemptOut(item.attempt, { withContent, message: item.message });
+    toAttemptOut(item.attempt, { withContent, now, message: item.message });
 }
 
 function pairStatusOut(item: EndpointMessageItem | MessageEndpointItem) {
@@ -79,8 +57,9 @@ function pairStatusOut(item: EndpointMessageItem | MessageEndpointItem) {
 export function toEndpointMessageOut(
   item: EndpointMessageItem,
   withContent: boolean,
+  now: number,
 ): Static<typeof EndpointMessageOut> {
-  return { ...messageOutOf(item.message, withContent), ...pairStatusOut(item) };
+  return { ...toMessageOut(item.message, withContent, now), ...pairStatusOut(item) };
 }
 
 export function toMessageEndpointOut(item: MessageEndpointItem): Static<typeof MessageEndpointOut> {

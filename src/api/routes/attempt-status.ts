@@ -65,7 +65,7 @@ export function attemptStatusRoutes(ctx: ApiContext): FastifyPluginAsync {
           page,
           plan,
           (i) => i.message.id,
-          (i) => toEndpointMessageOut(i, withContent),
+          (i) => toEndpointMessageOut(i, withContent, ctx.clock()),
         );
       },
     );

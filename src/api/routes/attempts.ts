@@ -26,6 +26,7 @@ async function listAttemptPage(
   store: Store,
   scope: Pick<AttemptListQuery, 'appId' | 'endpointId' | 'msgId'>,
   query: Static<typeof AttemptListQuerystring>,
+  now: number,
 ) {
   const plan = planList(query, 'descending');
   const page = await store.listAttempts(
@@ -42,7 +43,7 @@ async function listAttemptPage(
     page,
     plan,
     (i) => i.attempt.id,
-    attemptItemOut(query.with_content ?? true),
+    attemptItemOut(query.with_content ?? true, now),
   );
 }
 
@@ -70,7 +71,12 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsync {
         const { params, query } = request;
         const application = await loadApplication(store, request, params.app_id);
         const endpoint = await loadEndpoint(store, application, params.endpoint_id);
-        return listAttemptPage(store, { appId: application.id, endpointId: endpoint.id }, query);
+        return listAttemptPage(
+          store,
+          { appId: application.id, endpointId: endpoint.id },
+          query,
+          ctx.clock(),
+        );
       },
     );
 
@@ -105,7 +111,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsync {
             ? undefined
             : await loadEndpoint(store, application, query.endpoint_id);
         const scope = { appId: application.id, msgId: message.id, endpointId: endpoint?.id };
-        return listAttemptPage(store, scope, query);
+        return listAttemptPage(store, scope, query, ctx.clock());
       },
     );
 
@@ -126,7 +132,7 @@ export function attemptRoutes(ctx: ApiContext): FastifyPluginAsync {
         if (message === null) throw notFound('Message', params.msg_id);
         const attempt = await store.getAttempt(application.id, message.id, params.attempt_id);
         if (attempt === null) throw notFound('Attempt', params.attempt_id);
-        return toAttemptOut(attempt, { withContent: true });
+        return toAttemptOut(attempt, { withContent: true, now: ctx.clock() });
       },
     );
 

@@ -21,6 +21,7 @@ import {
 } from '../schemas/messages.ts';
 import { TtlCache } from '../ttl-cache.ts';
 import { newApplication } from './applications.ts';
+import { parseEventTypes, parseTime } from './attempt-query.ts';
 import { loadVisibleEventType } from './event-types.ts';
 
 const tags = ['Message'];
@@ -61,21 +62,6 @@ export function toMessageOut(
     channels: message.channels,
     timestamp: iso(message.createdAt),
   };
-}
-
-/** `event_types=a&event_types=b` and `event_types=a,b` both mean [a, b]. */
-function parseEventTypes(values: readonly string[] | undefined): string[] | undefined {
-  if (values === undefined) return undefined;
-  const names = values.flatMap((v) => v.split(',')).filter((name) => name !== '');
-  for (const name of names) {
-    if (!uidPattern.test(name)) {
-      throw validationError(
-        ['query', 'event_types'],
-        `'${name}' is not an event type name (1-256 characters of a-z, A-Z, 0-9, '-', '_', '.').`,
-      );
-    }
-  }
-  return names.length === 0 ? undefined : names;
 }
 
 export function messageRoutes(ctx: ApiContext): FastifyPluginAsync {
@@ -194,8 +180,8 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsync {
           {
             eventTypes: parseEventTypes(query.event_types),
             channel: query.channel,
-            before: query.before === undefined ? undefined : Date.parse(query.before),
-            after: query.after === undefined ? undefined : Date.parse(query.after),
+            before: parseTime(query.before, 'before'),
+            after: parseTime(query.after, 'after'),
           },
           plan.page,
         );
