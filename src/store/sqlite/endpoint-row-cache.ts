@@ -1,21 +1,26 @@
-import type { EndpointRecord, RetiredSecret } from '../records.ts';
-import { parseJsonColumn } from './database.ts';
-import type { EndpointRow } from './endpoints.ts';
+import type { EndpointRecord } from '../records.ts';
+import {
+  type EndpointJsonFields,
+  type EndpointRow,
+  parseEndpointJson,
+  toEndpoint,
+} from './endpoints.ts';
 
 interface ParsedColumns {
-  /** The raw texts these were parsed from: a hit needs every one to be unchanged. */
-  eventTypesText: string | null;
-  channelsText: string | null;
-  metadataText: string;
-  headersText: string;
-  retiredSecretsText: string;
-  retryScheduleText: string | null;
-  eventTypes: string[] | null;
-  channels: string[] | null;
-  metadata: Record<string, string>;
-  headers: Record<string, string>;
-  retiredSecrets: RetiredSecret[];
-  retrySchedule: number[] | null;
+  /** The raw texts `json` was parsed from: a hit needs every one to be unchanged. */
+  texts: readonly (string | null)[];
+  json: EndpointJsonFields;
+}
+
+function jsonTexts(row: EndpointRow): (string | null)[] {
+  return [
+    row.headers,
+    row.retired_secrets,
+    row.metadata,
+    row.event_types,
+    row.channels,
+    row.retry_schedule,
+  ];
 }
 
 /**
@@ -28,62 +33,19 @@ interface ParsedColumns {
 export function createEndpointRowCache(maxEntries = 10_000) {
   const cache = new Map<string, ParsedColumns>();
 
-  function parse(row: EndpointRow): ParsedColumns {
+  function parse(row: EndpointRow): EndpointJsonFields {
+    const texts = jsonTexts(row);
     const hit = cache.get(row.id);
-    if (
-      hit !== undefined &&
-      hit.headersText === row.headers &&
-      hit.retiredSecretsText === row.retired_secrets &&
-      hit.metadataText === row.metadata &&
-      hit.eventTypesText === row.event_types &&
-      hit.channelsText === row.channels &&
-      hit.retryScheduleText === row.retry_schedule
-    ) {
-      return hit;
-    }
-    const parsed: ParsedColumns = {
-      eventTypesText: row.event_types,
-      channelsText: row.channels,
-      metadataText: row.metadata,
-      headersText: row.headers,
-      retiredSecretsText: row.retired_secrets,
-      retryScheduleText: row.retry_schedule,
-      eventTypes: parseJsonColumn<string[]>(row.event_types),
-      channels: parseJsonColumn<string[]>(row.channels),
-      metadata: JSON.parse(row.metadata) as Record<string, string>,
-      headers: JSON.parse(row.headers) as Record<string, string>,
-      retiredSecrets: JSON.parse(row.retired_secrets) as RetiredSecret[],
-      retrySchedule: parseJsonColumn<number[]>(row.retry_schedule),
-    };
+    if (hit !== undefined && hit.texts.every((text, i) => text === texts[i])) return hit.json;
+    const json = parseEndpointJson(row);
     if (hit === undefined && cache.size >= maxEntries) cache.clear();
-    cache.set(row.id, parsed);
-    return parsed;
+    cache.set(row.id, { texts, json });
+    return json;
   }
 
   return {
     toEndpoint(row: EndpointRow): EndpointRecord {
-      const p = parse(row);
-      return {
-        id: row.id,
-        appId: row.app_id,
-        uid: row.uid,
-        url: row.url,
-        description: row.description,
-        disabled: row.disabled === 1,
-        eventTypes: p.eventTypes,
-        channels: p.channels,
-        throttleRate: row.throttle_rate,
-        metadata: p.metadata,
-        version: row.version,
-        headers: p.headers,
-        secret: row.secret,
-        retiredSecrets: p.retiredSecrets,
-        retrySchedule: p.retrySchedule,
-        failingSince: row.failing_since,
-        lastSuccessAt: row.last_success_at,
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-      };
+      return toEndpoint(row, parse(row));
     },
   };
 }

@@ -27,7 +27,28 @@ export interface EndpointRow {
   updated_at: number;
 }
 
-export function toEndpoint(row: EndpointRow): EndpointRecord {
+/** The endpoint fields kept as JSON text in their columns. */
+export type EndpointJsonFields = Pick<
+  EndpointRecord,
+  'eventTypes' | 'channels' | 'metadata' | 'headers' | 'retiredSecrets' | 'retrySchedule'
+>;
+
+export function parseEndpointJson(row: EndpointRow): EndpointJsonFields {
+  return {
+    eventTypes: parseJsonColumn<string[]>(row.event_types),
+    channels: parseJsonColumn<string[]>(row.channels),
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    retiredSecrets: JSON.parse(row.retired_secrets) as RetiredSecret[],
+    retrySchedule: parseJsonColumn<number[]>(row.retry_schedule),
+  };
+}
+
+/** A row as a record; `json` lets a caller that already parsed those columns skip it. */
+export function toEndpoint(
+  row: EndpointRow,
+  json: EndpointJsonFields = parseEndpointJson(row),
+): EndpointRecord {
   return {
     id: row.id,
     appId: row.app_id,
@@ -35,19 +56,14 @@ export function toEndpoint(row: EndpointRow): EndpointRecord {
     url: row.url,
     description: row.description,
     disabled: row.disabled === 1,
-    eventTypes: parseJsonColumn<string[]>(row.event_types),
-    channels: parseJsonColumn<string[]>(row.channels),
     throttleRate: row.throttle_rate,
-    metadata: JSON.parse(row.metadata) as Record<string, string>,
     version: row.version,
-    headers: JSON.parse(row.headers) as Record<string, string>,
     secret: row.secret,
-    retiredSecrets: JSON.parse(row.retired_secrets) as RetiredSecret[],
-    retrySchedule: parseJsonColumn<number[]>(row.retry_schedule),
     failingSince: row.failing_since,
     lastSuccessAt: row.last_success_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    ...json,
   };
 }
 
@@ -120,7 +136,7 @@ export function sqliteEndpoints(db: Database.Database): EndpointStore {
       const rows = db
         .prepare('SELECT * FROM endpoints WHERE id IN (SELECT value FROM json_each(?))')
         .all(JSON.stringify(ids)) as EndpointRow[];
-      return rows.map(toEndpoint);
+      return rows.map((row) => toEndpoint(row));
     },
     async listEndpoints(appId, page) {
       const k = keysetClause(page);
@@ -129,10 +145,13 @@ export function sqliteEndpoints(db: Database.Database): EndpointStore {
           `SELECT * FROM endpoints WHERE app_id = ? ${k.where} ORDER BY id ${k.order} LIMIT ?`,
         )
         .all(appId, ...k.params, k.limit) as EndpointRow[];
-      return toPage(rows.map(toEndpoint), page);
+      return toPage(
+        rows.map((row) => toEndpoint(row)),
+        page,
+      );
     },
     async listActiveEndpoints(appId) {
-      return (active.all(appId) as EndpointRow[]).map(toEndpoint);
+      return (active.all(appId) as EndpointRow[]).map((row) => toEndpoint(row));
     },
     async updateEndpoint(endpoint) {
       try {
