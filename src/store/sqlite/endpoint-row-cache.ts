@@ -36,7 +36,7 @@ export function createEndpointRowCache(maxEntries = 10_000) {
   function parse(row: EndpointRow): EndpointJsonFields {
     const texts = jsonTexts(row);
     const hit = cache.get(row.id);
-    if (hit !== undefined && hit.texts.every((text, i) => text === texts[i])) return hit.json;
+    if (hit?.texts.every((text, i) => text === texts[i])) return hit.json;
     const json = parseEndpointJson(row);
     if (hit === undefined && cache.size >= maxEntries) cache.clear();
     cache.set(row.id, { texts, json });
