@@ -1,28 +1,203 @@
 import type { Logger } from 'pino';
 import { buildApi, type HeraldApp } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
-import type { Config } from './config/load.ts';
+import { type Config, databaseBackend, redactUrl } from './config/load.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import { createIdGenerator, type IdGenerator } from './core/ids.ts';
 import { createDispatcher, type Dispatcher } from './delivery/dispatcher.ts';
 import { type AdminTokenState, ensureAdminToken } from './services/admin-token.ts';
+import { createPruner, type Pruner } from './services/pruning.ts';
+import { openPostgresStore } from './store/postgres/postgres-store.ts';
 import { openSqliteStore, sqlitePathFromUrl } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
+
+export type HeraldRole = Config['role'];
 
 export interface HeraldDeps {
   clock?: Clock;
   newId?: IdGenerator;
   /** An already-open store (tests); otherwise one is opened from `config.databaseUrl`. */
   store?: Store;
+  /**
+   * PostgreSQL `application_name` of this process's connections, shown in `pg_stat_activity`.
+   * Default `herald-<role>-<pid>`.
+   */
+  applicationName?: string;
+  /**
+   * Whether to make sure an admin token exists (default true when this node serves the API).
+   * `herald serve --workers N` does it once in the primary, so N processes starting together
+   * on an empty database do not each generate one.
+   */
+  ensureAdminToken?: boolean;
+}
+
+/** Whether a role serves the HTTP API, and whether it delivers. */
+export function roleParts(role: HeraldRole): { api: boolean; delivery: boolean } {
+  return { api: role !== 'worker', delivery: role !== 'api' };
+}
+
+/** The default `application_name` of a process's PostgreSQL connections. */
+export function defaultApplicationName(role: HeraldRole): string {
+  return `herald-${role}-${process.pid}`;
+}
+
+/**
+ * Opens the store `config.databaseUrl` names: SQLite, or a PostgreSQL pool sized and timed by
+ * the `postgres*` settings (migrated first). A database that cannot be reached is reported with
+ * its (password-redacted) URL, so a start-up failure says what to fix.
+ */
+export async function openStore(
+  config: Config,
+  options: { applicationName?: string | undefined } = {},
+): Promise<Store> {
+  const backend = databaseBackend(config.databaseUrl);
+  if (backend === 'postgres') {
+    try {
+      return await openPostgresStore({
+        url: config.databaseUrl,
+        schema: config.postgresSchema,
+        poolSize: config.postgresPoolSize,
+        statementTimeoutMs: config.postgresStatementTimeoutMs,
+        applicationName: options.applicationName ?? defaultApplicationName(config.role),
+      });
+    } catch (error) {
+      throw new Error(
+        `could not open the PostgreSQL database ${describeDatabase(config)}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+  // loadConfig refuses any other URL, so this is SQLite.
+  return openSqliteStore({
+    path: sqlitePathFromUrl(config.databaseUrl),
+    synchronous: config.sqliteSynchronous,
+  });
+}
+
+/** The database for banners and logs: URL with the password hidden, and the schema on PostgreSQL. */
+export function describeDatabase(config: Config): string {
+  const url = redactUrl(config.databaseUrl);
+  return databaseBackend(config.databaseUrl) === 'postgres'
+    ? `${url} (schema ${config.postgresSchema})`
+    : url;
+}
+
+/**
+ * One Herald node, assembled but not started: the parts its role needs, sharing one store.
+ * `herald serve` (`startHerald`) and library mode (`createHerald`) both build on it.
+ */
+export interface HeraldNode {
+  readonly config: Config;
+  readonly role: HeraldRole;
+  readonly store: Store;
+  /** What the API is built from; also usable by services without an API (library publish). */
+  readonly ctx: ApiContext;
+  /** The HTTP API (not listening); undefined in the `worker` role. */
+  readonly app: HeraldApp | undefined;
+  /** The delivery dispatcher; undefined in the `api` role. */
+  readonly dispatcher: Dispatcher | undefined;
+  /** The retention job; undefined in the `api` role. */
+  readonly pruner: Pruner | undefined;
+  /** Undefined when this node did not check the admin token (worker role, cluster children). */
+  readonly adminToken: AdminTokenState | undefined;
+  /** Starts delivering and pruning (worker and all roles); a no-op for the `api` role. */
+  start(): Promise<void>;
+  /**
+   * Stops the API (if listening), drains in-flight deliveries up to the shutdown deadline, stops
+   * the pruner and closes the store. Safe to call more than once.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: store -> services -> HTTP API and/or dispatcher + pruner, by role.
+ * In the `api` role the API's wake-ups are no-ops: on PostgreSQL the store's NOTIFY at commit
+ * wakes the workers, wherever they run.
+ */
+export async function assembleHerald(
+  config: Config,
+  logger: Logger,
+  deps: HeraldDeps = {},
+): Promise<HeraldNode> {
+  const clock = deps.clock ?? systemClock;
+  const newId = deps.newId ?? createIdGenerator(clock);
+  const role = config.role;
+  const parts = roleParts(role);
+  const store = deps.store ?? (await openStore(config, { applicationName: deps.applicationName }));
+  try {
+    const adminToken =
+      parts.api && deps.ensureAdminToken !== false
+        ? await ensureAdminToken(store, config.adminToken, newId, clock)
+        : undefined;
+    const dispatcher = parts.delivery
+      ? createDispatcher({
+          store,
+          config,
+          clock,
+          newId,
+          logger: logger.child({ component: 'dispatcher' }),
+        })
+      : undefined;
+    const pruner = parts.delivery
+      ? createPruner({ store, config, clock, logger: logger.child({ component: 'pruner' }) })
+      : undefined;
+    const ctx: ApiContext = {
+      store,
+      config,
+      clock,
+      newId,
+      wakeDispatcher: dispatcher === undefined ? () => {} : (at) => dispatcher.wake(at),
+      // Without a dispatcher in this process there is nothing of it for the health check to report.
+      dispatcherRunning: dispatcher === undefined ? () => true : () => dispatcher.running(),
+    };
+    const app = parts.api ? await buildApi(ctx, { logger }) : undefined;
+    let started = false;
+    let closing: Promise<void> | undefined;
+    return {
+      config,
+      role,
+      store,
+      ctx,
+      app,
+      dispatcher,
+      pruner,
+      adminToken,
+      async start() {
+        if (started) return;
+        started = true;
+        await dispatcher?.start();
+        pruner?.start();
+      },
+      close() {
+        closing ??= (async () => {
+          // Stop taking requests and drain deliveries at the same time; whatever a request still
+          // in flight publishes is stored and goes out after the next start.
+          await Promise.all([
+            app?.close(),
+            dispatcher?.drain(config.shutdownTimeoutMs),
+            pruner?.stop(),
+          ]);
+          await store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    if (deps.store === undefined) await store.close().catch(() => {});
+    throw error;
+  }
 }
 
 export interface RunningHerald {
-  readonly app: HeraldApp;
+  readonly role: HeraldRole;
+  /** The HTTP API; undefined in the `worker` role. */
+  readonly app: HeraldApp | undefined;
   readonly store: Store;
-  readonly dispatcher: Dispatcher;
-  readonly adminToken: AdminTokenState;
-  /** The address the API listens on, e.g. http://127.0.0.1:8071 */
-  readonly url: string;
+  /** Undefined in the `api` role. */
+  readonly dispatcher: Dispatcher | undefined;
+  readonly adminToken: AdminTokenState | undefined;
+  /** The address the API listens on, e.g. http://127.0.0.1:8071; undefined in the `worker` role. */
+  readonly url: string | undefined;
   /**
    * Stops accepting requests, lets in-flight deliveries finish up to the shutdown deadline,
    * and closes the database.
@@ -30,56 +205,32 @@ export interface RunningHerald {
   close(): Promise<void>;
 }
 
-export function openStore(config: Config): Store {
-  return openSqliteStore({
-    path: sqlitePathFromUrl(config.databaseUrl),
-    synchronous: config.sqliteSynchronous,
-  });
-}
-
-/** The composition root: store -> services -> HTTP API -> dispatcher, then listen. */
+/** Assembles a node for `config.role`, starts its workers and listens (unless a worker). */
 export async function startHerald(
   config: Config,
   logger: Logger,
   deps: HeraldDeps = {},
 ): Promise<RunningHerald> {
-  const clock = deps.clock ?? systemClock;
-  const newId = deps.newId ?? createIdGenerator(clock);
-  const store = deps.store ?? openStore(config);
-  const adminToken = await ensureAdminToken(store, config.adminToken, newId, clock);
-  const dispatcher = createDispatcher({
-    store,
-    config,
-    clock,
-    newId,
-    logger: logger.child({ component: 'dispatcher' }),
-  });
-  const ctx: ApiContext = {
-    store,
-    config,
-    clock,
-    newId,
-    wakeDispatcher: (earliestDueAt) => dispatcher.wake(earliestDueAt),
-    dispatcherRunning: () => dispatcher.running(),
-  };
-  const app = await buildApi(ctx, { logger });
-  await dispatcher.start();
-  const address = await app.listen({ port: config.port, host: config.host });
-  let closing: Promise<void> | undefined;
+  const node = await assembleHerald(config, logger, deps);
+  let url: string | undefined;
+  try {
+    await node.start();
+    url = await node.app?.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await node.close().catch(() => {});
+    throw error;
+  }
+  logger.info(
+    { role: node.role, backend: node.store.backend, database: describeDatabase(config), url },
+    'herald started',
+  );
   return {
-    app,
-    store,
-    dispatcher,
-    adminToken,
-    url: address,
-    close() {
-      closing ??= (async () => {
-        // Stop taking requests and drain deliveries at the same time; whatever a request still
-        // in flight publishes is stored and goes out after the next start.
-        await Promise.all([app.close(), dispatcher.drain(config.shutdownTimeoutMs)]);
-        await store.close();
-      })();
-      return closing;
-    },
+    role: node.role,
+    app: node.app,
+    store: node.store,
+    dispatcher: node.dispatcher,
+    adminToken: node.adminToken,
+    url,
+    close: () => node.close(),
   };
 }

@@ -82,7 +82,12 @@ export function classifyError(error: FastifyError | HeraldError | Error, request
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const { status, body } = classifyError(error as FastifyError, request.id);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (body.code === 'service_unavailable') {
+      // Expected while the database is away (one line per refused request, not a stack each).
+      request.log.warn({ code: body.code, detail: body.detail }, 'request refused');
+    } else if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+    }
     reply.code(status).type('application/json').send(body);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -1,9 +1,16 @@
+import cluster from 'node:cluster';
 import pino, { type Logger } from 'pino';
 import { type Config, ConfigError, loadConfig, readConfigFile } from '../config/load.ts';
 import { type RunningHerald, startHerald } from '../server.ts';
+import { banner, startFailure } from './banner.ts';
 import type { ServeCommand } from './program.ts';
+import { type GroupMessage, runServeGroup } from './serve-group.ts';
 
-/** `herald serve`: start, print how to reach Herald, and shut down cleanly on SIGTERM/SIGINT. */
+/**
+ * `herald serve`: start, print how to reach Herald, and shut down cleanly on SIGTERM/SIGINT.
+ * With `--workers N` (N > 1) this process becomes the primary of N local Herald processes
+ * (see serve-group.ts); each of them runs this same function as a cluster worker.
+ */
 export async function runServe(
   command: ServeCommand,
   env: Readonly<Record<string, string | undefined>>,
@@ -20,66 +27,57 @@ export async function runServe(
     }
     throw error;
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'herald' } });
+  const logger = pino({
+    level: config.logLevel,
+    base: { service: 'herald', pid: process.pid },
+  });
+  if (cluster.isPrimary && config.workers > 1) {
+    await runServeGroup(config, logger);
+    return;
+  }
+  const inGroup = cluster.isWorker;
   let herald: RunningHerald;
   try {
-    herald = await startHerald(config, logger);
+    // In a group the primary has made sure of the admin token once, for all of them.
+    herald = await startHerald(config, logger, { ensureAdminToken: !inGroup });
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    const detail =
-      code === 'EADDRINUSE'
-        ? `port ${config.port} on ${config.host} is already in use; set HERALD_PORT (or --port) to another one`
-        : (error as Error).message;
-    process.stderr.write(`Herald could not start: ${detail}\n`);
+    process.stderr.write(`Herald could not start: ${startFailure(error, config)}\n`);
     process.exit(1);
   }
   // Installed before anything is printed: whoever waits for the banner may signal at once.
-  handleSignals(herald, config, logger);
-  process.stdout.write(banner(herald, config));
+  handleSignals(herald, config, logger, inGroup);
+  const operational = herald.dispatcher?.operationalWebhook() ?? null;
+  if (inGroup) {
+    const ready: GroupMessage = { type: 'herald:ready', url: herald.url, operational };
+    process.send?.(ready);
+    return;
+  }
+  process.stdout.write(
+    banner({
+      config,
+      role: herald.role,
+      url: herald.url,
+      adminToken: herald.adminToken,
+      operational,
+    }),
+  );
 }
 
-function banner(herald: RunningHerald, config: Config): string {
-  const lines = [
-    '',
-    `  Herald is listening on ${herald.url}`,
-    `  API:      ${herald.url}/api/v1  (OpenAPI: ${herald.url}/api/v1/openapi.json)`,
-    `  Database: ${config.databaseUrl}`,
-  ];
-  if (herald.adminToken.source === 'generated') {
-    lines.push(
-      '  Admin token (shown only this once; Herald stores only its hash):',
-      `      ${herald.adminToken.token}`,
-      `  Use it as:  curl -H "Authorization: Bearer <token>" ${herald.url}/api/v1/app`,
-    );
-  } else if (herald.adminToken.source === 'configured') {
-    lines.push('  Admin token: the one in HERALD_ADMIN_TOKEN (or --admin-token)');
-  } else {
-    lines.push(
-      '  Admin token: the one printed on first start. Lost it? Restart with HERALD_ADMIN_TOKEN=<new token> to replace it.',
-    );
-  }
-  const operational = herald.dispatcher.operationalWebhook();
-  if (operational !== null) {
-    lines.push(`  Operational events go to ${operational.url}`);
-    if (operational.secretSource !== 'configured') {
-      lines.push(
-        `  They are signed with ${operational.secret} (set HERALD_OPERATIONAL_WEBHOOK_SECRET to choose it)`,
-      );
-    }
-  }
-  return `${lines.join('\n')}\n\n`;
-}
-
-function handleSignals(herald: RunningHerald, config: Config, logger: Logger): void {
+function handleSignals(
+  herald: RunningHerald,
+  config: Config,
+  logger: Logger,
+  inGroup: boolean,
+): void {
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (reason: string) => {
     if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting without waiting');
+      logger.warn({ reason }, 'second signal: exiting without waiting');
       process.exit(1);
     }
     stopping = true;
     logger.info(
-      { signal, deadlineMs: config.shutdownTimeoutMs },
+      { reason, deadlineMs: config.shutdownTimeoutMs },
       'shutting down: draining in-flight deliveries',
     );
     herald.close().then(
@@ -94,5 +92,15 @@ function handleSignals(herald: RunningHerald, config: Config, logger: Logger): v
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  if (inGroup) {
+    // Ctrl-C in a terminal signals the whole process group; the primary answers it by sending
+    // SIGTERM to each process, which must not count as a second signal.
+    process.on('SIGINT', () => {});
+    // The primary is gone (killed): nobody would stop or restart this process any more.
+    process.on('disconnect', () => {
+      if (!stopping) stop('primary process exited');
+    });
+  } else {
+    process.on('SIGINT', () => stop('SIGINT'));
+  }
 }

@@ -152,13 +152,40 @@ describe('loadConfig: problems', () => {
     assert.deepEqual(problems, ["config file: unknown setting 'databaseURL'"]);
   });
 
-  it('accepts only sqlite: database URLs for now', () => {
-    assert.equal(
-      loadConfig({ env: { HERALD_DATABASE_URL: 'sqlite::memory:' } }).databaseUrl,
-      'sqlite::memory:',
-    );
-    const [problem] = problemsOf({ env: { HERALD_DATABASE_URL: 'postgres://localhost/herald' } });
+  it('accepts sqlite: and postgres:// database URLs, and nothing else', () => {
+    for (const url of ['sqlite::memory:', 'postgres://localhost/herald', 'postgresql://u@h:5/d']) {
+      assert.equal(loadConfig({ env: { HERALD_DATABASE_URL: url } }).databaseUrl, url);
+    }
+    const [problem] = problemsOf({ env: { HERALD_DATABASE_URL: 'mysql://root:hunter2@db/x' } });
     assert.match(problem ?? '', /^HERALD_DATABASE_URL: .* use sqlite:<path>/);
+    assert.doesNotMatch(problem ?? '', /hunter2/, 'the password is not echoed');
+  });
+
+  it('refuses roles and several processes on SQLite', () => {
+    const problems = problemsOf({
+      env: { HERALD_DATABASE_URL: 'sqlite::memory:', HERALD_ROLE: 'api', HERALD_WORKERS: '2' },
+    });
+    assert.equal(problems.length, 2);
+    assert.match(problems[0] ?? '', /^HERALD_ROLE: 'api' needs PostgreSQL/);
+    assert.match(problems[1] ?? '', /^HERALD_WORKERS: more than one process needs PostgreSQL/);
+    const pg = loadConfig({
+      env: { HERALD_DATABASE_URL: 'postgres://h/d', HERALD_ROLE: 'worker', HERALD_WORKERS: '4' },
+    });
+    assert.equal(pg.role, 'worker');
+    assert.equal(pg.workers, 4);
+  });
+
+  it('checks the PostgreSQL schema name and the claim lease', () => {
+    const problems = problemsOf({
+      env: {
+        HERALD_POSTGRES_SCHEMA: 'Robert"); DROP',
+        HERALD_DELIVERY_TIMEOUT_MS: '5000',
+        HERALD_CLAIM_LEASE_MS: '5500',
+      },
+    });
+    assert.equal(problems.length, 2);
+    assert.match(problems[0] ?? '', /^HERALD_POSTGRES_SCHEMA: /);
+    assert.match(problems[1] ?? '', /^HERALD_CLAIM_LEASE_MS: 5500 must exceed/);
   });
 
   it('checks the shape of the operational webhook secret', () => {

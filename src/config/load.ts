@@ -6,6 +6,15 @@ export interface Config {
   readonly host: string;
   readonly databaseUrl: string;
   readonly sqliteSynchronous: 'full' | 'normal';
+  readonly postgresSchema: string;
+  readonly postgresPoolSize: number;
+  readonly postgresStatementTimeoutMs: number;
+  readonly role: 'all' | 'api' | 'worker';
+  readonly workers: number;
+  /** Undefined: derived from the delivery timeout (see `claimLeaseMs` in schema.ts). */
+  readonly claimLeaseMs: number | undefined;
+  readonly retentionDays: number;
+  readonly pruneIntervalSeconds: number;
   readonly adminToken: string | undefined;
   readonly publicUrl: string | undefined;
   readonly bodyLimitBytes: number;
@@ -70,11 +79,7 @@ export function loadConfig(input: ConfigInput = {}): Config {
       out[setting.key] = parsed.value;
     }
   }
-  if (typeof out.databaseUrl === 'string' && !out.databaseUrl.startsWith('sqlite:')) {
-    problems.push(
-      `${settings[2].env}: '${out.databaseUrl}' is not supported; use sqlite:<path> (for example sqlite:./data/herald.db)`,
-    );
-  }
+  problems.push(...crossChecks(out));
   if (
     typeof out.operationalWebhookSecret === 'string' &&
     !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(out.operationalWebhookSecret)
@@ -83,6 +88,67 @@ export function loadConfig(input: ConfigInput = {}): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(out) as unknown as Config;
+}
+
+/** Rules that involve more than one setting. */
+function crossChecks(out: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const url = out.databaseUrl;
+  if (typeof url !== 'string') return problems;
+  const backend = databaseBackend(url);
+  if (backend === null) {
+    problems.push(
+      `HERALD_DATABASE_URL: '${redactUrl(url)}' is not supported; use sqlite:<path> (for example sqlite:./data/herald.db) or postgres://user@host:5432/database`,
+    );
+    return problems;
+  }
+  if (backend === 'sqlite') {
+    if (out.role !== undefined && out.role !== 'all') {
+      problems.push(
+        `HERALD_ROLE: '${String(out.role)}' needs PostgreSQL (HERALD_DATABASE_URL=postgres://...); on SQLite one process does everything`,
+      );
+    }
+    if (typeof out.workers === 'number' && out.workers > 1) {
+      problems.push(
+        'HERALD_WORKERS: more than one process needs PostgreSQL (HERALD_DATABASE_URL=postgres://...); SQLite is one process',
+      );
+    }
+  }
+  if (
+    typeof out.postgresSchema === 'string' &&
+    !/^[a-z_][a-z0-9_]{0,47}$/.test(out.postgresSchema)
+  ) {
+    problems.push(
+      `HERALD_POSTGRES_SCHEMA: '${out.postgresSchema}' must be lower-case letters, digits and underscores (at most 48), not starting with a digit`,
+    );
+  }
+  if (
+    typeof out.claimLeaseMs === 'number' &&
+    typeof out.deliveryTimeoutMs === 'number' &&
+    out.claimLeaseMs < out.deliveryTimeoutMs + 1000
+  ) {
+    problems.push(
+      `HERALD_CLAIM_LEASE_MS: ${out.claimLeaseMs} must exceed HERALD_DELIVERY_TIMEOUT_MS (${out.deliveryTimeoutMs}) by at least 1000, or a delivery still being sent could be claimed again`,
+    );
+  }
+  return problems;
+}
+
+/** Which backend a database URL names, or null when Herald supports none. */
+export function databaseBackend(url: string): 'sqlite' | 'postgres' | null {
+  if (url.startsWith('sqlite:')) return 'sqlite';
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return 'postgres';
+  return null;
+}
+
+/** The lease a dispatcher's claims hold: configured, or long enough that no attempt outlives it. */
+export function claimLeaseMs(config: Config): number {
+  return config.claimLeaseMs ?? 2 * config.deliveryTimeoutMs + 30_000;
+}
+
+/** A database URL fit for messages and logs: the password replaced by `***`. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
 }
 
 function pick(

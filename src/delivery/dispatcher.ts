@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Dispatcher as HttpDispatcher } from 'undici';
-import type { Config } from '../config/load.ts';
+import { type Config, claimLeaseMs } from '../config/load.ts';
 import type { Clock } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
 import {
@@ -19,7 +19,10 @@ import { createSlots } from './slots.ts';
 import { createWakeSignal } from './wake-signal.ts';
 
 export interface Dispatcher {
-  /** Picks up deliveries a crashed process left in flight, then starts delivering. */
+  /**
+   * Starts delivering. On SQLite it first picks up what a crashed process left in flight; on
+   * PostgreSQL such claims come back to any node when their lease lapses.
+   */
   start(): Promise<void>;
   /**
    * New deliveries were committed: look for due work now rather than at the next poll.
@@ -128,8 +131,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     },
     onError: (error) => logger.error({ err: error }, 'recording an attempt failed'),
   });
-  // Long enough that a lease never lapses under an attempt still running.
-  const leaseMs = 2 * config.deliveryTimeoutMs + 30_000;
+  // Long enough that a lease never lapses under an attempt still running; when it does lapse
+  // (this process died), another dispatcher on the same database takes the delivery over.
+  const leaseMs = claimLeaseMs(config);
+  let unsubscribeDue: (() => void) | undefined;
 
   function wakeFor(earliestDueAt: number): void {
     planner.rewind(earliestDueAt);
@@ -222,6 +227,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   async function drainOnce(timeoutMs: number): Promise<void> {
     const wasRunning = state === 'running';
     state = 'draining';
+    unsubscribeDue?.();
+    unsubscribeDue = undefined;
     wakeSignal.signal();
     await loopDone;
     if (wasRunning) {
@@ -253,12 +260,18 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   return {
     async start() {
       if (state !== 'idle') return;
-      const released = await store.releaseAllClaims(clock());
-      if (released > 0) {
-        logger.info({ released }, 'picked up deliveries left in flight by the previous process');
+      // Only a backend with a single process may take every claim back at once; where many
+      // processes share the queue, a claim held by a dead one comes back when its lease lapses.
+      if (store.backend === 'sqlite') {
+        const released = await store.releaseAllClaims(clock());
+        if (released > 0) {
+          logger.info({ released }, 'picked up deliveries left in flight by the previous process');
+        }
       }
       await ops.ensureEndpoint();
       state = 'running';
+      // Other processes (API nodes, library publishers) announce what they commit.
+      unsubscribeDue = store.onDeliveriesDue?.((dueAt) => wakeFor(dueAt));
       loopDone = loop();
       logger.info(
         {

@@ -5,6 +5,7 @@ import type { EndpointStore } from './endpoint-store.ts';
 import type { EventTypeStore } from './event-type-store.ts';
 import type { IdempotencyStore } from './idempotency-store.ts';
 import type { MessageStore } from './message-store.ts';
+import type { RetentionStore } from './retention-store.ts';
 import type { TokenStore } from './token-store.ts';
 
 /**
@@ -21,8 +22,19 @@ export interface Store
     DeliveryStore,
     AttemptStore,
     TokenStore,
-    IdempotencyStore {
-  readonly backend: 'sqlite';
+    IdempotencyStore,
+    RetentionStore {
+  /**
+   * `sqlite`: one process owns the database, so at start it may take back every claim at once
+   * (`releaseAllClaims`). `postgres`: many processes share it; claims lapse with their lease.
+   */
+  readonly backend: 'sqlite' | 'postgres';
+  /**
+   * Calls `listener` whenever another process commits deliveries due at `earliestDueAt` (or
+   * earlier work is handed back), so a dispatcher need not poll. Returns an unsubscribe
+   * function. Absent when only this process writes (SQLite: the API wakes it directly).
+   */
+  onDeliveriesDue?(listener: (earliestDueAt: number) => void): () => void;
   /** Cheap round trip used by the health check. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -142,7 +142,7 @@ export interface HarnessOptions {
 
 /** A started dispatcher on a fresh in-memory store with one application. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const store = watchedStore();
+  const store = await watchedStore();
   const config = testConfig(options.env);
   const clock = options.clock ?? Date.now;
   const seeded = await seedApp(store, clock, options.appUid);

@@ -1,6 +1,6 @@
 import type { CompletionEffects, DeliveryOutcome } from '../../src/store/delivery-store.ts';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
+import { makeTestStore } from '../helpers/backend.ts';
 
 /**
  * An in-memory store that reports every `completeDeliveries` call, so tests wait for the
@@ -14,8 +14,8 @@ export interface WatchedStore extends Store {
   waitUntil(check: () => Promise<boolean> | boolean, timeoutMs?: number): Promise<void>;
 }
 
-export function watchedStore(): WatchedStore {
-  const inner = openSqliteStore({ path: ':memory:', synchronous: 'normal' });
+export async function watchedStore(): Promise<WatchedStore> {
+  const inner = await makeTestStore();
   const listeners = new Set<() => void>();
   const batches: WatchedStore['batches'] = [];
   const claims: number[] = [];

@@ -4,8 +4,8 @@ import type { ApiContext } from '../../src/api/context.ts';
 import { type Config, loadConfig } from '../../src/config/load.ts';
 import { createIdGenerator } from '../../src/core/ids.ts';
 import { ensureAdminToken } from '../../src/services/admin-token.ts';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
+import { makeTestStore } from './backend.ts';
 
 export const ADMIN_TOKEN = 'sk_test_admin_token';
 
@@ -27,7 +27,7 @@ export interface TestApi {
 }
 
 /**
- * An API on a fresh in-memory SQLite store, without a socket (requests go through `inject`).
+ * An API on a fresh store of the backend under test (see backend.ts), without a socket (requests go through `inject`).
  * Pass `store` to run against another backend, `env` for configuration.
  */
 export async function createTestApi(
@@ -35,7 +35,7 @@ export async function createTestApi(
 ): Promise<TestApi> {
   const config = loadConfig({ env: { HERALD_DATABASE_URL: 'sqlite::memory:', ...options.env } });
   const clock = options.clock ?? Date.now;
-  const store = options.store ?? openSqliteStore({ path: ':memory:', synchronous: 'normal' });
+  const store = options.store ?? (await makeTestStore());
   const newId = createIdGenerator(clock);
   await ensureAdminToken(store, ADMIN_TOKEN, newId, clock);
   const wakes = { count: 0 };

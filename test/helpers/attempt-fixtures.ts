@@ -7,9 +7,9 @@ import {
   FIXTURE_EPOCH,
   seedAttemptScenario,
 } from '../../src/store/contract/attempt-fixtures.ts';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { createTestApi, type TestApi } from './api.ts';
+import { makeTestStore } from './backend.ts';
 
 export {
   type AttemptScenario,
@@ -23,7 +23,7 @@ export {
  * dispatcher and message creation would make them.
  */
 export async function createAttemptsApi(): Promise<{ api: TestApi; world: AttemptWorld }> {
-  const store = openSqliteStore({ path: ':memory:', synchronous: 'normal' });
+  const store = await makeTestStore();
   const world = attemptWorld(store);
   const api = await createTestApi({ store, clock: world.now });
   return { api, world };

@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url';
 export const PROCESS_ADMIN_TOKEN = 'sk_process_test_admin_token';
 
 const HERALD_BIN = fileURLToPath(new URL('../../bin/herald.js', import.meta.url));
-// Up to the end of the line: a chunk may end in the middle of the address.
-const BANNER = /Herald is listening on (http:\/\/\S+)\r?\n/;
+// Up to the end of the line: a chunk may end in the middle of the address. A `worker` role
+// process has no listener and prints `Herald is delivering` instead.
+const BANNER = /Herald is (?:listening on (http:\/\/\S+)|delivering)\r?\n/;
 /** Keep the last part of each stream only: a crash loop can print a lot. */
 const OUTPUT_LIMIT = 64 * 1024;
 
@@ -20,7 +21,11 @@ export interface HeraldExit {
 
 export interface HeraldProcessOptions {
   /** The SQLite file; restart on the same file to test durability. */
-  dbPath: string;
+  dbPath?: string;
+  /** Any database URL (`postgres://...`); wins over `dbPath`. */
+  databaseUrl?: string;
+  /** Extra arguments after `serve`, e.g. `['--role', 'api']`. */
+  args?: readonly string[];
   /** Extra HERALD_* settings (they override the defaults below). */
   env?: Record<string, string>;
   /** Node flags placed before the script, e.g. `--cpu-prof`. */
@@ -33,7 +38,7 @@ export interface HeraldProcessOptions {
 
 export interface HeraldProcess {
   readonly pid: number;
-  /** e.g. http://127.0.0.1:40123 */
+  /** e.g. http://127.0.0.1:40123; empty for a `worker` role process (it has no listener). */
   readonly url: string;
   readonly dbPath: string;
   /** Resolves once the process has exited, however it ended. */
@@ -67,14 +72,17 @@ export async function makeTempDir(
 }
 
 /** Environment for a test Herald: no inherited HERALD_* settings, fast retries, quiet logs. */
-export function heraldEnv(dbPath: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function heraldEnv(
+  dbPathOrUrl: string,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith('HERALD_')) env[key] = value;
   }
   return {
     ...env,
-    HERALD_DATABASE_URL: `sqlite:${dbPath}`,
+    HERALD_DATABASE_URL: /^[a-z]+:\/\//.test(dbPathOrUrl) ? dbPathOrUrl : `sqlite:${dbPathOrUrl}`,
     HERALD_PORT: '0',
     HERALD_HOST: '127.0.0.1',
     HERALD_ADMIN_TOKEN: PROCESS_ADMIN_TOKEN,
@@ -91,9 +99,12 @@ export function heraldEnv(dbPath: string, extra: Record<string, string> = {}): N
  */
 export async function startHeraldProcess(options: HeraldProcessOptions): Promise<HeraldProcess> {
   installExitHook();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), HERALD_BIN, 'serve'], {
+  const database = options.databaseUrl ?? options.dbPath;
+  if (database === undefined) throw new Error('startHeraldProcess needs dbPath or databaseUrl');
+  const args = [...(options.nodeArgs ?? []), HERALD_BIN, 'serve', ...(options.args ?? [])];
+  const child = spawn(process.execPath, args, {
     cwd: options.cwd,
-    env: heraldEnv(options.dbPath, options.env),
+    env: heraldEnv(database, options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -124,9 +135,9 @@ export async function startHeraldProcess(options: HeraldProcessOptions): Promise
     child.stdout.on('data', (chunk: string) => {
       stdout = trim(stdout + chunk);
       const match = BANNER.exec(stdout);
-      if (match?.[1] !== undefined) {
+      if (match !== null) {
         clearTimeout(timer);
-        resolve(match[1]);
+        resolve(match[1] ?? '');
       }
     });
     child.stderr.on('data', (chunk: string) => {
@@ -148,7 +159,7 @@ export async function startHeraldProcess(options: HeraldProcessOptions): Promise
   return {
     pid: child.pid ?? -1,
     url,
-    dbPath: options.dbPath,
+    dbPath: options.dbPath ?? '',
     exited,
     kill,
     async stop(graceMs = 15_000) {

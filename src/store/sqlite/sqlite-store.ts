@@ -7,6 +7,7 @@ import { sqliteEndpoints } from './endpoints.ts';
 import { sqliteEventTypes } from './event-types.ts';
 import { sqliteIdempotency } from './idempotency.ts';
 import { sqliteMessages } from './messages.ts';
+import { sqliteRetention } from './retention.ts';
 import { sqliteTokens } from './tokens.ts';
 
 /** Opens the SQLite backend: one connection, used synchronously, behind the async Store. */
@@ -23,6 +24,7 @@ export function openSqliteStore(options: SqliteOptions): Store {
     ...sqliteAttempts(db),
     ...sqliteTokens(db),
     ...sqliteIdempotency(db),
+    ...sqliteRetention(db),
     async ping() {
       ping.get();
     },

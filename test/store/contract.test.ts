@@ -1,12 +1,13 @@
-// Runs every storage contract (src/store/contract/*.contract.ts) against the SQLite backend.
+// Runs every storage contract (src/store/contract/*.contract.ts) against the backend under test
+// (SQLite, or PostgreSQL in the second pass of `npm test`; see test/helpers/backend.ts).
 // A contract module exports functions named `<resource>Contract(makeStore)`; each is called here,
 // so a new contract file is picked up without editing this one.
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
+import { makeTestStore, testBackend } from '../helpers/backend.ts';
 
 type Contract = (makeStore: () => Promise<Store>) => void;
 
@@ -21,8 +22,8 @@ const modules = await Promise.all(
   })),
 );
 
-describe('storage contract: sqlite', () => {
-  const makeStore = async () => openSqliteStore({ path: ':memory:', synchronous: 'normal' });
+describe(`storage contract: ${testBackend}`, () => {
+  const makeStore = makeTestStore;
   for (const { file, exports } of modules) {
     const contracts = Object.entries(exports).filter(
       (entry): entry is [string, Contract] =>

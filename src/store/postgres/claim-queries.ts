@@ -1,0 +1,157 @@
+import { DeliveryStatus } from '../records.ts';
+import { DELIVERY_COLUMNS, qualified } from './rows.ts';
+
+/**
+ * The SQL of claiming, one builder per way of picking rows. Every claim is ONE statement (atomic
+ * on its own, so no transaction is needed): pick rows with `FOR UPDATE SKIP LOCKED` from a
+ * partial index holding only pending and sending rows, so the cost follows the batch, not the
+ * backlog; then mark them `sending` with `due_at` at the end of the lease.
+ *
+ * Two claims never return the same delivery: `SKIP LOCKED` passes over rows another claim is
+ * taking right now, and a row another claim took and committed meanwhile is re-checked after
+ * locking and no longer matches (its `due_at` is its lease end, after `now`).
+ */
+export interface Query {
+  text: string;
+  values: unknown[];
+}
+
+/** The predicate of the partial indexes `deliveries_due` and `deliveries_endpoint_due`. */
+const DUE = `status IN (${DeliveryStatus.pending}, ${DeliveryStatus.sending})`;
+const MAX_INT8 = '9223372036854775807';
+
+/** Collects values and hands out their `$n` placeholders. */
+function parameters() {
+  const values: unknown[] = [];
+  return { values, add: (value: unknown) => `$${values.push(value)}` };
+}
+
+/**
+ * Marks the rows of a CTE `picked (id, due_at)` as claimed; returns them with the due time they
+ * were picked at (their `due_at` is now the lease end).
+ */
+function claimPicked(now: string, lease: string): string {
+  return `UPDATE deliveries d SET status = ${DeliveryStatus.sending}, due_at = ${lease}, updated_at = ${now}
+    FROM picked WHERE d.id = picked.id
+    RETURNING ${qualified(DELIVERY_COLUMNS, 'd')}, picked.due_at AS picked_due_at`;
+}
+
+export interface FreshClaimQuery {
+  from: number;
+  now: number;
+  lease: number;
+  exclude: readonly string[];
+  limit: number;
+}
+
+/** The oldest due deliveries from `from` on, walking `deliveries_due` (due time order). */
+export function claimOldestQuery(q: FreshClaimQuery): Query {
+  const p = parameters();
+  const now = p.add(q.now);
+  return {
+    text: `WITH picked AS MATERIALIZED (
+        SELECT id, due_at FROM deliveries
+        WHERE ${DUE} AND due_at >= ${p.add(q.from)} AND due_at <= ${now}
+          AND endpoint_id <> ALL(${p.add(q.exclude)}::text[])
+        ORDER BY due_at LIMIT ${p.add(q.limit)}
+        FOR UPDATE SKIP LOCKED)
+      ${claimPicked(now, p.add(q.lease))}`,
+    values: p.values,
+  };
+}
+
+/**
+ * The same with at most `perEndpoint` rows per endpoint: it locks the first `scan` due rows (a
+ * bounded window), ranks them per endpoint and claims the oldest of each endpoint's share. The
+ * rows not chosen are locked for this statement only, never changed.
+ */
+export function claimSharedQuery(
+  q: FreshClaimQuery & { perEndpoint: number; scan: number },
+): Query {
+  const p = parameters();
+  const now = p.add(q.now);
+  return {
+    text: `WITH scanned AS MATERIALIZED (
+        SELECT id, endpoint_id, due_at FROM deliveries
+        WHERE ${DUE} AND due_at >= ${p.add(q.from)} AND due_at <= ${now}
+          AND endpoint_id <> ALL(${p.add(q.exclude)}::text[])
+        ORDER BY due_at LIMIT ${p.add(q.scan)}
+        FOR UPDATE SKIP LOCKED),
+      ranked AS (
+        SELECT id, due_at, row_number() OVER (PARTITION BY endpoint_id ORDER BY due_at, id) AS rn
+        FROM scanned),
+      picked AS (
+        SELECT id, due_at FROM ranked WHERE rn <= ${p.add(q.perEndpoint)}
+        ORDER BY due_at, id LIMIT ${p.add(q.limit)})
+      ${claimPicked(now, p.add(q.lease))}`,
+    values: p.values,
+  };
+}
+
+/**
+ * Named endpoints' own oldest due rows (from `from` on), each up to its limit, from
+ * `deliveries_endpoint_due`; with `total`, only the oldest `total` of them all.
+ *
+ * Written so that only that index can serve it, whatever the planner believes about the data:
+ * one branch per endpoint, its id a plain parameter, the range as a row comparison on
+ * `(endpoint_id, due_at)` and ordered by both. Written the obvious way (`endpoint_id = $1 ...
+ * ORDER BY due_at`), `deliveries_due` serves the order too, and the planner takes it when it
+ * misjudges how the endpoint's rows are spread, then walks every other endpoint's backlog.
+ */
+export function claimOfEndpointsQuery(q: {
+  now: number;
+  lease: number;
+  from: number;
+  endpoints: readonly { endpointId: string; limit: number }[];
+  total?: number | undefined;
+}): Query {
+  const p = parameters();
+  const now = p.add(q.now);
+  const from = p.add(q.from);
+  // Each branch is a sub-select of its own: a UNION cannot lock rows, its parts can.
+  const branches = q.endpoints.map(({ endpointId, limit }, i) => {
+    const endpoint = p.add(endpointId);
+    return `SELECT * FROM (SELECT id, due_at FROM deliveries
+        WHERE ${DUE} AND (endpoint_id, due_at) >= (${endpoint}, ${from})
+          AND (endpoint_id, due_at) <= (${endpoint}, ${now})
+        ORDER BY endpoint_id, due_at LIMIT ${p.add(limit)}
+        FOR UPDATE SKIP LOCKED) AS e${i}`;
+  });
+  const rows = branches.join('\n      UNION ALL ');
+  const picked =
+    q.total === undefined
+      ? rows
+      : `SELECT id, due_at FROM (${rows}) AS branch ORDER BY due_at, id LIMIT ${p.add(q.total)}`;
+  return {
+    text: `WITH picked AS MATERIALIZED (${picked})
+      ${claimPicked(now, p.add(q.lease))}`,
+    values: p.values,
+  };
+}
+
+/**
+ * The endpoints that have pending or sending deliveries, each with its earliest due time, up to
+ * `max` of them, in id order. A skip scan of `deliveries_endpoint_due`: one index descent per
+ * endpoint, however many deliveries each one has queued.
+ */
+export function queuedEndpointsQuery(max: number): Query {
+  return {
+    text: `WITH RECURSIVE queued (endpoint_id, due_at) AS (
+        (SELECT endpoint_id, due_at FROM deliveries WHERE ${DUE}
+         ORDER BY endpoint_id, due_at LIMIT 1)
+        UNION ALL
+        SELECT next.endpoint_id, next.due_at FROM queued CROSS JOIN LATERAL (
+          SELECT endpoint_id, due_at FROM deliveries
+          WHERE ${DUE} AND (endpoint_id, due_at) > (queued.endpoint_id, ${MAX_INT8})
+          ORDER BY endpoint_id, due_at LIMIT 1) AS next)
+      SELECT endpoint_id, due_at FROM queued LIMIT $1`,
+    values: [max],
+  };
+}
+
+/** Every claimed delivery back to pending, due at `$1` (one process owns the queue: SQLite). */
+export const RELEASE_ALL = `UPDATE deliveries SET status = ${DeliveryStatus.pending}, due_at = $1, updated_at = $1
+  WHERE status = ${DeliveryStatus.sending}`;
+
+export const NEXT_DUE = `SELECT due_at FROM deliveries WHERE ${DUE} ORDER BY due_at LIMIT 1`;
+export const NEXT_DUE_AFTER = `SELECT due_at FROM deliveries WHERE ${DUE} AND due_at > $1 ORDER BY due_at LIMIT 1`;

@@ -1,0 +1,100 @@
+import type { DeliveryOutcome, DisabledEndpoint } from '../delivery-store.ts';
+
+type Attempted = Extract<DeliveryOutcome, { kind: 'attempted' }>;
+
+/** What the database holds of an endpoint's health before the batch (read under a row lock). */
+export interface EndpointHealth {
+  appId: string;
+  disabled: boolean;
+  failingSince: number | null;
+}
+
+/** What to write back to one endpoint after a batch. */
+export interface HealthChange {
+  endpointId: string;
+  /** Set `last_success_at` to the batch's `now`. */
+  succeeded: boolean;
+  /** Write `failing_since` (with `failingSince`); otherwise leave it. */
+  setFailingSince: boolean;
+  failingSince: number | null;
+  /** Set `disabled` (and `updated_at` to now). */
+  disable: boolean;
+}
+
+/**
+ * Endpoint health after a batch of recorded attempts, applied in order exactly as the SQLite
+ * backend applies them one statement at a time (see sqlite/deliveries.ts):
+ * - a success sets `last_success_at` and clears `failing_since`;
+ * - a 410 disables an enabled endpoint ("gone");
+ * - an exhausted delivery (not a 410) starts `failing_since` if unset, then disables the endpoint
+ *   if it is still enabled and has been failing since before `autoDisableBefore` ("failing").
+ * Computed here so a batch costs one UPDATE for all its endpoints. `current` holds every
+ * endpoint the batch touches, read under a row lock; one missing there was deleted and is left
+ * out. Only changes that write something are returned.
+ */
+export function applyEndpointHealth(
+  attempts: readonly Attempted[],
+  current: ReadonlyMap<string, EndpointHealth>,
+  now: number,
+  autoDisableBefore: number | null,
+): { changes: HealthChange[]; disabled: DisabledEndpoint[] } {
+  const state = new Map<string, HealthChange & { wasDisabled: boolean; appId: string }>();
+  const disabled: DisabledEndpoint[] = [];
+  for (const { attempt, next, disableEndpoint } of attempts) {
+    const endpointId = attempt.endpointId;
+    const known = current.get(endpointId);
+    // Deleted meanwhile: there is no row to change (SQLite's updates would match nothing).
+    if (known === undefined) continue;
+    let s = state.get(endpointId);
+    if (s === undefined) {
+      s = {
+        endpointId,
+        appId: known.appId,
+        succeeded: false,
+        setFailingSince: false,
+        failingSince: known.failingSince,
+        disable: false,
+        wasDisabled: known.disabled,
+      };
+      state.set(endpointId, s);
+    }
+    if (next.status === 'success') {
+      s.succeeded = true;
+      s.setFailingSince = true;
+      s.failingSince = null;
+    }
+    if (disableEndpoint && !s.wasDisabled && !s.disable) {
+      s.disable = true;
+      disabled.push({ endpointId, appId: s.appId, reason: 'gone' });
+    }
+    if (next.status === 'fail' && !disableEndpoint) {
+      if (s.failingSince === null) {
+        s.failingSince = now;
+        s.setFailingSince = true;
+      }
+      const enabled = !s.wasDisabled && !s.disable;
+      if (autoDisableBefore !== null && enabled && s.failingSince <= autoDisableBefore) {
+        s.disable = true;
+        disabled.push({ endpointId, appId: s.appId, reason: 'failing' });
+      }
+    }
+  }
+  const changes = [...state.values()]
+    .filter((s) => s.succeeded || s.setFailingSince || s.disable)
+    .map(({ endpointId, succeeded, setFailingSince, failingSince, disable }) => ({
+      endpointId,
+      succeeded,
+      setFailingSince,
+      failingSince,
+      disable,
+    }));
+  return { changes, disabled };
+}
+
+/**
+ * The endpoints a batch touches, in id order: the order they are locked in, so two nodes
+ * completing batches for the same endpoints never wait on each other in a cycle.
+ */
+export function endpointsTouched(attempts: readonly Attempted[]): string[] {
+  return [...new Set(attempts.map((a) => a.attempt.endpointId))].sort();
+}

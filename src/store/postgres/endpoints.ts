@@ -1,0 +1,137 @@
+import { conflict } from '../../errors.ts';
+import type { EndpointStore } from '../endpoint-store.ts';
+import type { EndpointRecord } from '../records.ts';
+import { isUniqueViolation, type PgDatabase } from './database.ts';
+import { keysetClause, toPage } from './page.ts';
+import { ENDPOINT_COLUMNS, type EndpointRow, toEndpoint } from './rows.ts';
+
+export { ENDPOINT_COLUMNS, type EndpointRow, toEndpoint } from './rows.ts';
+
+/** Nullable JSONB: null stays SQL NULL, anything else is sent as JSON text. */
+const jsonOrNull = (value: unknown) => (value === null ? null : JSON.stringify(value));
+
+/** The values for `ENDPOINT_COLUMNS`, in order. */
+function toParams(e: EndpointRecord): unknown[] {
+  return [
+    e.id,
+    e.appId,
+    e.uid,
+    e.url,
+    e.description,
+    e.disabled,
+    jsonOrNull(e.eventTypes),
+    jsonOrNull(e.channels),
+    e.throttleRate,
+    JSON.stringify(e.metadata),
+    e.version,
+    JSON.stringify(e.headers),
+    e.secret,
+    JSON.stringify(e.retiredSecrets),
+    jsonOrNull(e.retrySchedule),
+    e.failingSince,
+    e.lastSuccessAt,
+    e.createdAt,
+    e.updatedAt,
+  ];
+}
+
+const placeholders = ENDPOINT_COLUMNS.split(',')
+  .map((_, i) => `$${i + 1}`)
+  .join(', ');
+
+/**
+ * The API's update. The delivery side owns the health columns and writes them without reading
+ * the row first, so an update built from an earlier read must not put stale values back; id,
+ * app_id and created_at never change. Re-enabling an endpoint starts its failure clock afresh
+ * (`disabled` on the right is the old value), so it is not auto-disabled again at once.
+ */
+const UPDATE = `UPDATE endpoints SET uid = $2, url = $3, description = $4, disabled = $5,
+  event_types = $6, channels = $7, throttle_rate = $8, metadata = $9, version = $10, headers = $11,
+  secret = $12, retired_secrets = $13, retry_schedule = $14, updated_at = $15,
+  failing_since = CASE WHEN disabled AND NOT $5 THEN NULL ELSE failing_since END
+  WHERE id = $1`;
+
+function updateParams(e: EndpointRecord): unknown[] {
+  return [
+    e.id,
+    e.uid,
+    e.url,
+    e.description,
+    e.disabled,
+    jsonOrNull(e.eventTypes),
+    jsonOrNull(e.channels),
+    e.throttleRate,
+    JSON.stringify(e.metadata),
+    e.version,
+    JSON.stringify(e.headers),
+    e.secret,
+    JSON.stringify(e.retiredSecrets),
+    jsonOrNull(e.retrySchedule),
+    e.updatedAt,
+  ];
+}
+
+/** Endpoints on PostgreSQL; deleting one cascades (in the schema) to its deliveries and attempts. */
+export function pgEndpoints(db: PgDatabase): EndpointStore {
+  const uidTaken = (uid: string | null) =>
+    conflict(`An endpoint with uid '${uid}' already exists in this application.`);
+
+  return {
+    async insertEndpoint(endpoint) {
+      try {
+        await db.rows(
+          `INSERT INTO endpoints (${ENDPOINT_COLUMNS}) VALUES (${placeholders})`,
+          toParams(endpoint),
+        );
+      } catch (error) {
+        if (isUniqueViolation(error)) throw uidTaken(endpoint.uid);
+        throw error;
+      }
+    },
+    async getEndpoint(appId, idOrUid) {
+      // By id first, then by uid: an id wins even if another endpoint has it as its uid.
+      const rows = await db.rows<EndpointRow>(
+        `SELECT ${ENDPOINT_COLUMNS} FROM endpoints WHERE app_id = $1 AND (id = $2 OR uid = $2)
+         ORDER BY (id = $2) DESC LIMIT 1`,
+        [appId, idOrUid],
+      );
+      const row = rows[0];
+      return row === undefined ? null : toEndpoint(row);
+    },
+    async getEndpointsByIds(ids) {
+      if (ids.length === 0) return [];
+      const rows = await db.rows<EndpointRow>(
+        `SELECT ${ENDPOINT_COLUMNS} FROM endpoints WHERE id = ANY($1::text[])`,
+        [[...ids]],
+      );
+      return rows.map(toEndpoint);
+    },
+    async listEndpoints(appId, page) {
+      const k = keysetClause(page, [appId]);
+      const rows = await db.rows<EndpointRow>(
+        `SELECT ${ENDPOINT_COLUMNS} FROM endpoints WHERE app_id = $1 ${k.where}
+         ORDER BY id ${k.order} LIMIT ${k.limit}`,
+        k.params,
+      );
+      return toPage(rows.map(toEndpoint), page);
+    },
+    async listActiveEndpoints(appId) {
+      const rows = await db.rows<EndpointRow>(
+        `SELECT ${ENDPOINT_COLUMNS} FROM endpoints WHERE app_id = $1 AND NOT disabled ORDER BY id`,
+        [appId],
+      );
+      return rows.map(toEndpoint);
+    },
+    async updateEndpoint(endpoint) {
+      try {
+        await db.rows(UPDATE, updateParams(endpoint));
+      } catch (error) {
+        if (isUniqueViolation(error)) throw uidTaken(endpoint.uid);
+        throw error;
+      }
+    },
+    async deleteEndpoint(appId, id) {
+      await db.rows('DELETE FROM endpoints WHERE app_id = $1 AND id = $2', [appId, id]);
+    },
+  };
+}

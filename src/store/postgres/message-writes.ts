@@ -1,0 +1,304 @@
+import { endpointMatches } from '../../core/endpoint-filter.ts';
+import { conflict, notFound } from '../../errors.ts';
+import type { CreatedMessage, NewMessage } from '../message-store.ts';
+import { DeliveryStatus, TriggerType } from '../records.ts';
+import { type Queryable, quoteIdent } from './database.ts';
+import type { Settled } from './group-commit.ts';
+
+export interface WrittenMessages {
+  /** One per input, in order: stored, or why not (conflict, not found). */
+  results: Settled<CreatedMessage>[];
+  /** The earliest due time among the deliveries written; null when none was. */
+  earliestDueAt: number | null;
+}
+
+/** One message ready to insert: where it goes and which endpoints get a delivery. */
+interface Plan {
+  index: number;
+  input: NewMessage;
+  appId: string;
+  deliveries: { id: string; endpointId: string }[];
+}
+
+/**
+ * Stores messages and fans them out with `client`, inside whatever transaction the caller holds
+ * (it never begins or commits one). Built for batches: a handful of statements whatever the
+ * number of messages (applications created inline, then the endpoints of every application at
+ * once, then messages and deliveries in one statement).
+ *
+ * A taken eventId, an unknown application or an unknown `onlyEndpointId` fails that message
+ * alone and does NOT abort the transaction: duplicates are skipped by `ON CONFLICT DO NOTHING`
+ * and existence is checked before inserting. Only a row deleted by someone else between that
+ * check and the insert raises a foreign-key error, which aborts the transaction (callers fall
+ * back to one message per transaction then).
+ *
+ * Reads nothing through the connection's type parsers beyond text and booleans, and names its
+ * tables with their schema, so it works on a caller's own connection (library mode).
+ */
+export async function writeMessages(
+  client: Queryable,
+  schema: string,
+  inputs: readonly NewMessage[],
+): Promise<WrittenMessages> {
+  const t = tableNames(schema);
+  const results: (Settled<CreatedMessage> | undefined)[] = inputs.map(() => undefined);
+  const fail = (index: number, error: unknown) => {
+    results[index] = { ok: false, error };
+  };
+
+  const apps = await resolveApplications(client, t, inputs, fail);
+  const existing = await readFanOutTargets(client, t, inputs, apps);
+
+  const plans: Plan[] = [];
+  inputs.forEach((input, index) => {
+    const resolved = apps[index];
+    if (resolved === undefined) return; // failed already
+    const { appId, created } = resolved;
+    if (!created && !existing.apps.has(appId)) {
+      fail(index, notFound('Application', appId));
+      return;
+    }
+    const deliveries: Plan['deliveries'] = [];
+    if (input.onlyEndpointId !== undefined) {
+      if (!existing.endpointIds.has(input.onlyEndpointId)) {
+        fail(index, notFound('Endpoint', input.onlyEndpointId));
+        return;
+      }
+      deliveries.push({ id: input.newDeliveryId(), endpointId: input.onlyEndpointId });
+    } else if (!created) {
+      // A just-created application has no endpoints yet.
+      for (const endpoint of existing.apps.get(appId) ?? []) {
+        if (endpointMatches(endpoint, input.message)) {
+          deliveries.push({ id: input.newDeliveryId(), endpointId: endpoint.id });
+        }
+      }
+    }
+    plans.push({ index, input, appId, deliveries });
+  });
+
+  const stored = await insertMessagesAndDeliveries(client, t, plans);
+  let earliestDueAt: number | null = null;
+  for (const plan of plans) {
+    const message = { ...plan.input.message, appId: plan.appId };
+    if (!stored.has(message.id)) {
+      fail(
+        plan.index,
+        conflict(
+          `A message with eventId '${message.eventId}' already exists in this application; eventIds are unique per application.`,
+        ),
+      );
+      continue;
+    }
+    results[plan.index] = { ok: true, value: { message, deliveryCount: plan.deliveries.length } };
+    if (plan.deliveries.length > 0) {
+      earliestDueAt = Math.min(earliestDueAt ?? message.createdAt, message.createdAt);
+    }
+  }
+  return {
+    results: results.map(
+      (r) => r ?? { ok: false, error: new Error('message write lost a result') },
+    ),
+    earliestDueAt,
+  };
+}
+
+function tableNames(schema: string) {
+  const s = quoteIdent(schema);
+  return {
+    applications: `${s}.applications`,
+    endpoints: `${s}.endpoints`,
+    messages: `${s}.messages`,
+    deliveries: `${s}.deliveries`,
+  };
+}
+type Tables = ReturnType<typeof tableNames>;
+
+/**
+ * The application each message goes to, creating inline applications first. An application
+ * whose uid is taken by the time this runs is not created: the existing one is used (unless it
+ * is internal, which fails that message). `created` says the message's own application was
+ * inserted here, so it has no endpoints to look up.
+ */
+async function resolveApplications(
+  client: Queryable,
+  t: Tables,
+  inputs: readonly NewMessage[],
+  fail: (index: number, error: unknown) => void,
+): Promise<({ appId: string; created: boolean } | undefined)[]> {
+  const inline = inputs.flatMap((input) =>
+    input.application === undefined ? [] : [input.application],
+  );
+  if (inline.length === 0)
+    return inputs.map((input) => ({ appId: input.message.appId, created: false }));
+
+  const { rows: inserted } = await client.query<{ id: string }>(
+    `INSERT INTO ${t.applications} (id, uid, name, throttle_rate, metadata, internal, created_at, updated_at)
+     SELECT id, uid, name, throttle_rate, metadata::jsonb, internal, created_at, updated_at
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::text[], $6::bool[], $7::int8[], $8::int8[])
+       AS a(id, uid, name, throttle_rate, metadata, internal, created_at, updated_at)
+     ON CONFLICT (uid) DO NOTHING
+     RETURNING id`,
+    [
+      inline.map((a) => a.id),
+      inline.map((a) => a.uid),
+      inline.map((a) => a.name),
+      inline.map((a) => a.throttleRate),
+      inline.map((a) => JSON.stringify(a.metadata)),
+      inline.map((a) => a.internal),
+      inline.map((a) => a.createdAt),
+      inline.map((a) => a.updatedAt),
+    ],
+  );
+  const createdIds = new Set(inserted.map((row) => row.id));
+  const uids = inline.flatMap((a) => (a.uid === null ? [] : [a.uid]));
+  const byUid = new Map<string, { id: string; internal: boolean }>();
+  if (uids.length > 0) {
+    const { rows } = await client.query<{ id: string; uid: string; internal: boolean }>(
+      `SELECT id, uid, internal FROM ${t.applications} WHERE uid = ANY($1::text[])`,
+      [uids],
+    );
+    for (const row of rows) byUid.set(row.uid, row);
+  }
+
+  return inputs.map((input, index) => {
+    const app = input.application;
+    if (app === undefined) return { appId: input.message.appId, created: false };
+    const found = app.uid === null ? undefined : byUid.get(app.uid);
+    const appId = found?.id ?? app.id;
+    const created = appId === app.id && createdIds.has(app.id);
+    if (!created && found === undefined) {
+      // Deleted again by someone else in the meantime.
+      fail(index, notFound('Application', app.uid ?? app.id));
+      return undefined;
+    }
+    if (!created && found?.internal === true) {
+      fail(index, conflict(`An application with uid '${app.uid}' already exists.`));
+      return undefined;
+    }
+    return { appId, created };
+  });
+}
+
+interface FanOutTargets {
+  /** Each existing application with its enabled endpoints' filters. */
+  apps: Map<
+    string,
+    { id: string; disabled: false; eventTypes: string[] | null; channels: string[] | null }[]
+  >;
+  /** The `onlyEndpointId`s that exist. */
+  endpointIds: Set<string>;
+}
+
+/** Which applications exist, the filters of their enabled endpoints, in one query for the batch. */
+async function readFanOutTargets(
+  client: Queryable,
+  t: Tables,
+  inputs: readonly NewMessage[],
+  apps: readonly ({ appId: string; created: boolean } | undefined)[],
+): Promise<FanOutTargets> {
+  const appIds = new Set<string>();
+  const onlyIds = new Set<string>();
+  inputs.forEach((input, index) => {
+    const app = apps[index];
+    if (app === undefined || app.created) return;
+    appIds.add(app.appId);
+    if (input.onlyEndpointId !== undefined) onlyIds.add(input.onlyEndpointId);
+  });
+  const targets: FanOutTargets = { apps: new Map(), endpointIds: new Set() };
+  if (appIds.size === 0) return targets;
+  // JSON columns come back as text and are parsed here, whatever the connection's parsers.
+  const { rows } = await client.query<{
+    app_id: string;
+    id: string | null;
+    event_types: string | null;
+    channels: string | null;
+  }>(
+    `SELECT a.id AS app_id, e.id, e.event_types::text AS event_types, e.channels::text AS channels
+     FROM ${t.applications} a LEFT JOIN ${t.endpoints} e ON e.app_id = a.id AND NOT e.disabled
+     WHERE a.id = ANY($1::text[])`,
+    [[...appIds]],
+  );
+  for (const row of rows) {
+    let endpoints = targets.apps.get(row.app_id);
+    if (endpoints === undefined) {
+      endpoints = [];
+      targets.apps.set(row.app_id, endpoints);
+    }
+    if (row.id === null) continue;
+    endpoints.push({
+      id: row.id,
+      disabled: false,
+      eventTypes: parseJson(row.event_types),
+      channels: parseJson(row.channels),
+    });
+  }
+  if (onlyIds.size > 0) {
+    const { rows: found } = await client.query<{ id: string }>(
+      `SELECT id FROM ${t.endpoints} WHERE id = ANY($1::text[])`,
+      [[...onlyIds]],
+    );
+    for (const row of found) targets.endpointIds.add(row.id);
+  }
+  return targets;
+}
+
+function parseJson<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
+}
+
+/**
+ * One statement for the whole batch: the messages (a taken eventId is skipped, not an error),
+ * then the deliveries of those actually inserted. Returns the ids of the messages inserted.
+ * Both inserts are in one statement, so they are atomic even on a connection outside any
+ * transaction.
+ */
+async function insertMessagesAndDeliveries(
+  client: Queryable,
+  t: Tables,
+  plans: readonly Plan[],
+): Promise<Set<string>> {
+  if (plans.length === 0) return new Set();
+  const messages = plans.map((p) => p.input.message);
+  const deliveries = plans.flatMap((p) =>
+    p.deliveries.map((d) => ({
+      ...d,
+      msgId: p.input.message.id,
+      appId: p.appId,
+      at: p.input.message.createdAt,
+    })),
+  );
+  const { rows } = await client.query<{ id: string }>(
+    `WITH m AS (
+       INSERT INTO ${t.messages} (id, app_id, event_id, event_type, payload, channels, created_at, expires_at)
+       SELECT id, app_id, event_id, event_type, payload, channels::jsonb, created_at, expires_at
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int8[])
+         AS u(id, app_id, event_id, event_type, payload, channels, created_at, expires_at)
+       ON CONFLICT (app_id, event_id) DO NOTHING
+       RETURNING id
+     ), d AS (
+       INSERT INTO ${t.deliveries} (id, msg_id, endpoint_id, app_id, status, trigger_type, attempt_count,
+         due_at, last_attempt_at, created_at, updated_at)
+       SELECT id, msg_id, endpoint_id, app_id, ${DeliveryStatus.pending}, ${TriggerType.scheduled}, 0, at, NULL, at, at
+       FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::int8[])
+         AS v(id, msg_id, endpoint_id, app_id, at)
+       WHERE msg_id IN (SELECT id FROM m)
+     )
+     SELECT id FROM m`,
+    [
+      messages.map((m) => m.id),
+      plans.map((p) => p.appId),
+      messages.map((m) => m.eventId),
+      messages.map((m) => m.eventType),
+      messages.map((m) => m.payload),
+      messages.map((m) => (m.channels === null ? null : JSON.stringify(m.channels))),
+      messages.map((m) => m.createdAt),
+      messages.map((m) => m.expiresAt),
+      deliveries.map((d) => d.id),
+      deliveries.map((d) => d.msgId),
+      deliveries.map((d) => d.endpointId),
+      deliveries.map((d) => d.appId),
+      deliveries.map((d) => d.at),
+    ],
+  );
+  return new Set(rows.map((row) => row.id));
+}

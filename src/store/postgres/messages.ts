@@ -1,0 +1,177 @@
+import { firstIdAt } from '../../core/ids.ts';
+import { HeraldError, notFound } from '../../errors.ts';
+import type { CreatedMessage, MessageStore, NewMessage } from '../message-store.ts';
+import {
+  isConnectionError,
+  isForeignKeyViolation,
+  type PgDatabase,
+  type Queryable,
+  translatePgError,
+  violatedConstraint,
+} from './database.ts';
+import type { DueNotifications } from './due-notifications.ts';
+import { groupCommit, type Settled } from './group-commit.ts';
+import { writeMessages } from './message-writes.ts';
+import { keysetClause, toPage } from './page.ts';
+import {
+  DELIVERY_COLUMNS,
+  type DeliveryRow,
+  MESSAGE_COLUMNS,
+  type MessageRow,
+  toDelivery,
+  toMessage,
+} from './rows.ts';
+
+/** How far a message id's embedded time may trail its `createdAt` (see MessageFilter). */
+const ID_TIME_SLACK_MS = 5_000;
+
+/**
+ * Stores one message and its deliveries using the caller's connection, inside the caller's
+ * transaction (library mode's transactional outbox): it never begins or commits, so the message
+ * is delivered if and only if the caller commits. A taken eventId throws `conflict` without
+ * aborting the caller's transaction; the NOTIFY that wakes the dispatchers is queued in that
+ * transaction too. Works whatever the caller's connection parses BIGINT as, and whatever its
+ * search_path (tables are named with their schema).
+ *
+ * @example
+ * await client.query('BEGIN');
+ * await client.query('INSERT INTO orders ...');
+ * await createMessageIn(client, due, newMessage);
+ * await client.query('COMMIT'); // now it is delivered; after a ROLLBACK it never is
+ */
+export async function createMessageIn(
+  client: Queryable,
+  due: DueNotifications,
+  input: NewMessage,
+): Promise<CreatedMessage> {
+  let written: Awaited<ReturnType<typeof writeMessages>>;
+  try {
+    written = await writeMessages(client, due.schema, [input]);
+  } catch (error) {
+    throw explainWriteError(error, input);
+  }
+  const [result] = written.results;
+  if (result === undefined) throw new Error('message write lost its result');
+  if (!result.ok) throw result.error;
+  if (written.earliestDueAt !== null) await due.notify(client, written.earliestDueAt);
+  return result.value;
+}
+
+/** A driver error of a one-message write, as the caller should see it. */
+function explainWriteError(error: unknown, input: NewMessage): unknown {
+  if (isForeignKeyViolation(error)) {
+    // Deleted by someone else between the existence check and the insert.
+    const constraint = violatedConstraint(error) ?? '';
+    if (constraint.startsWith('messages_app_id')) {
+      const app = input.application;
+      return notFound('Application', app === undefined ? input.message.appId : (app.uid ?? app.id));
+    }
+    if (input.onlyEndpointId !== undefined && constraint.startsWith('deliveries_endpoint_id')) {
+      return notFound('Endpoint', input.onlyEndpointId);
+    }
+  }
+  return translatePgError(error);
+}
+
+export function pgMessages(db: PgDatabase, due: DueNotifications): MessageStore {
+  const schema = db.options.schema;
+
+  /** One transaction for the batch, with one NOTIFY for all its deliveries. */
+  async function writeInOneTransaction(inputs: readonly NewMessage[]) {
+    return db.transaction(async (client) => {
+      const written = await writeMessages(client, schema, inputs);
+      if (written.earliestDueAt !== null) await due.notify(client, written.earliestDueAt);
+      return written.results;
+    });
+  }
+
+  /** A message on its own; an endpoint deleted under a fan-out is re-read once. */
+  async function writeAlone(input: NewMessage): Promise<Settled<CreatedMessage>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [result] = await writeInOneTransaction([input]);
+        return result ?? { ok: false, error: new Error('message write lost its result') };
+      } catch (error) {
+        const endpointGone =
+          isForeignKeyViolation(error) &&
+          input.onlyEndpointId === undefined &&
+          (violatedConstraint(error) ?? '').startsWith('deliveries_endpoint_id');
+        if (endpointGone && attempt < 2) continue;
+        return { ok: false, error: explainWriteError(error, input) };
+      }
+    }
+  }
+
+  async function writeBatch(inputs: readonly NewMessage[]): Promise<Settled<CreatedMessage>[]> {
+    if (inputs.length === 1 && inputs[0] !== undefined) return [await writeAlone(inputs[0])];
+    try {
+      return await writeInOneTransaction(inputs);
+    } catch (error) {
+      // The database is gone: nothing was written, and one at a time would fail the same way.
+      if (isConnectionError(error) || isUnavailable(error)) throw translatePgError(error);
+      // Something in the batch broke the shared transaction (a row deleted under one message):
+      // each message on its own, so only the one it belongs to fails.
+      const settled: Settled<CreatedMessage>[] = [];
+      for (const input of inputs) settled.push(await writeAlone(input));
+      return settled;
+    }
+  }
+
+  return {
+    createMessage: groupCommit(writeBatch),
+    async getMessage(appId, idOrEventId) {
+      const rows = await db.rows<MessageRow>(
+        `(SELECT ${MESSAGE_COLUMNS} FROM messages WHERE app_id = $1 AND id = $2)
+         UNION ALL
+         (SELECT ${MESSAGE_COLUMNS} FROM messages WHERE app_id = $1 AND event_id = $2)
+         LIMIT 1`,
+        [appId, idOrEventId],
+      );
+      return rows[0] === undefined ? null : toMessage(rows[0]);
+    },
+    async listMessages(appId, filter, page) {
+      const params: unknown[] = [appId];
+      const where = ['app_id = $1'];
+      const add = (value: unknown) => `$${params.push(value)}`;
+      if (filter.eventTypes !== undefined) {
+        where.push(`event_type = ANY(${add([...filter.eventTypes])}::text[])`);
+      }
+      if (filter.channel !== undefined) where.push(`channels ? ${add(filter.channel)}`);
+      // Ids start with their creation time, so each time bound is also an id bound that lets
+      // the (app_id, id) index seek near it; `created_at` alone decides (see sqlite/messages.ts).
+      if (filter.before !== undefined) {
+        where.push(`id < ${add(firstIdAt('msg', filter.before + ID_TIME_SLACK_MS))}`);
+        where.push(`created_at < ${add(filter.before)}`);
+      }
+      if (filter.after !== undefined) {
+        where.push(`id >= ${add(firstIdAt('msg', filter.after + 1 - ID_TIME_SLACK_MS))}`);
+        where.push(`created_at > ${add(filter.after)}`);
+      }
+      const k = keysetClause(page, params);
+      const rows = await db.rows<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE ${where.join(' AND ')} ${k.where}
+         ORDER BY id ${k.order} LIMIT ${k.limit}`,
+        k.params,
+      );
+      return toPage(rows.map(toMessage), page);
+    },
+    async expungeMessageContent(appId, msgId) {
+      await db.rows('UPDATE messages SET payload = NULL WHERE app_id = $1 AND id = $2', [
+        appId,
+        msgId,
+      ]);
+    },
+    async listMessageDeliveries(msgId) {
+      const rows = await db.rows<DeliveryRow>(
+        `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE msg_id = $1 ORDER BY created_at, id`,
+        [msgId],
+      );
+      return rows.map(toDelivery);
+    },
+  };
+}
+
+/** `translatePgError` already made it a 503 (a connection error or a statement timeout). */
+function isUnavailable(error: unknown): boolean {
+  return error instanceof HeraldError && error.code === 'service_unavailable';
+}

@@ -1,0 +1,9 @@
+/**
+ * Indexes for the pruning job, so each small batch finds its rows without scanning:
+ * payloads still held, by expiry; messages and attempts by age.
+ */
+export const retentionIndexes = `
+CREATE INDEX messages_expires ON messages (expires_at) WHERE payload IS NOT NULL;
+CREATE INDEX messages_created ON messages (created_at);
+CREATE INDEX attempts_created ON attempts (created_at);
+`;

@@ -1,0 +1,71 @@
+import type { Store } from '../store.ts';
+import { pgApplications } from './applications.ts';
+import { pgAttempts } from './attempts.ts';
+import { createPgDatabase, type PgDatabase, type PostgresOptions, quoteIdent } from './database.ts';
+import { pgDeliveries } from './deliveries.ts';
+import { createDueNotifications, type DueNotifications } from './due-notifications.ts';
+import { pgEndpoints } from './endpoints.ts';
+import { pgEventTypes } from './event-types.ts';
+import { pgIdempotency } from './idempotency.ts';
+import { pgMessages } from './messages.ts';
+import { migratePostgres } from './migrate.ts';
+import { pgRetention } from './retention.ts';
+import { pgTokens } from './tokens.ts';
+
+/** A PostgreSQL store, with the database handle library mode and tests reach for. */
+export interface PostgresStore extends Store {
+  readonly backend: 'postgres';
+  readonly db: PgDatabase;
+  /**
+   * The store's wake-ups between processes. Library mode hands it to `createMessageIn`, so a
+   * message published in the caller's own transaction wakes the dispatchers when it commits.
+   */
+  readonly due: DueNotifications;
+}
+
+/**
+ * Opens the PostgreSQL backend: a connection pool on `options.schema`, migrated to the current
+ * version first (under an advisory lock, so nodes starting together are safe).
+ */
+export async function openPostgresStore(options: PostgresOptions): Promise<PostgresStore> {
+  const db = createPgDatabase(options);
+  try {
+    const client = await db.pool.connect();
+    try {
+      await migratePostgres(client, options.schema);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const due = createDueNotifications(db);
+  return {
+    backend: 'postgres',
+    db,
+    due,
+    ...pgApplications(db),
+    ...pgEventTypes(db),
+    ...pgEndpoints(db),
+    ...pgMessages(db, due),
+    ...pgDeliveries(db, due),
+    ...pgAttempts(db),
+    ...pgTokens(db),
+    ...pgIdempotency(db),
+    ...pgRetention(db),
+    onDeliveriesDue: (listener) => due.listen(listener),
+    async ping() {
+      await db.rows('SELECT 1');
+    },
+    async close() {
+      await due.close();
+      await db.close();
+    },
+  };
+}
+
+/** Drops a schema and everything in it (tests clean up after themselves with this). */
+export async function dropPostgresSchema(db: PgDatabase, schema: string): Promise<void> {
+  await db.rows(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+}

@@ -1,0 +1,181 @@
+import type {
+  AttemptRecord,
+  DeliveryRecord,
+  DeliveryStatus,
+  EndpointRecord,
+  MessageRecord,
+  RetiredSecret,
+  TriggerType,
+} from '../records.ts';
+
+/**
+ * Row shapes as Herald's PostgreSQL connections return them, with their mappers and column
+ * lists. Shared by every module that reads these tables, so one place knows the columns:
+ * BIGINT times arrive as numbers (see `types` in database.ts), JSONB arrives parsed, BOOLEAN as
+ * booleans, SMALLINT as numbers. Column lists are spelled out (not `*`) so a query can prefix
+ * them with a table alias through `qualified`.
+ */
+
+/** `a.id, a.app_id, ...` from `id, app_id, ...`, for joins where names would clash. */
+export function qualified(columns: string, alias: string): string {
+  return columns
+    .split(',')
+    .map((column) => `${alias}.${column.trim()}`)
+    .join(', ');
+}
+
+// Endpoints ----------------------------------------------------------------------------------
+
+export const ENDPOINT_COLUMNS =
+  'id, app_id, uid, url, description, disabled, event_types, channels, throttle_rate, metadata, ' +
+  'version, headers, secret, retired_secrets, retry_schedule, failing_since, last_success_at, ' +
+  'created_at, updated_at';
+
+export interface EndpointRow {
+  id: string;
+  app_id: string;
+  uid: string | null;
+  url: string;
+  description: string;
+  disabled: boolean;
+  event_types: string[] | null;
+  channels: string[] | null;
+  throttle_rate: number | null;
+  metadata: Record<string, string>;
+  version: number;
+  headers: Record<string, string>;
+  secret: string;
+  retired_secrets: RetiredSecret[];
+  retry_schedule: number[] | null;
+  failing_since: number | null;
+  last_success_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toEndpoint(row: EndpointRow): EndpointRecord {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    uid: row.uid,
+    url: row.url,
+    description: row.description,
+    disabled: row.disabled,
+    eventTypes: row.event_types,
+    channels: row.channels,
+    throttleRate: row.throttle_rate,
+    metadata: row.metadata,
+    version: row.version,
+    headers: row.headers,
+    secret: row.secret,
+    retiredSecrets: row.retired_secrets,
+    retrySchedule: row.retry_schedule,
+    failingSince: row.failing_since,
+    lastSuccessAt: row.last_success_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+// Messages -----------------------------------------------------------------------------------
+
+export const MESSAGE_COLUMNS =
+  'id, app_id, event_id, event_type, payload, channels, created_at, expires_at';
+
+export interface MessageRow {
+  id: string;
+  app_id: string;
+  event_id: string | null;
+  event_type: string;
+  payload: string | null;
+  channels: string[] | null;
+  created_at: number;
+  expires_at: number | null;
+}
+
+export function toMessage(row: MessageRow): MessageRecord {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    payload: row.payload,
+    channels: row.channels,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
+}
+
+// Deliveries ---------------------------------------------------------------------------------
+
+export const DELIVERY_COLUMNS =
+  'id, msg_id, endpoint_id, app_id, status, trigger_type, attempt_count, due_at, ' +
+  'last_attempt_at, created_at, updated_at';
+
+export interface DeliveryRow {
+  id: string;
+  msg_id: string;
+  endpoint_id: string;
+  app_id: string;
+  status: DeliveryStatus;
+  trigger_type: TriggerType;
+  attempt_count: number;
+  due_at: number | null;
+  last_attempt_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toDelivery(row: DeliveryRow): DeliveryRecord {
+  return {
+    id: row.id,
+    msgId: row.msg_id,
+    endpointId: row.endpoint_id,
+    appId: row.app_id,
+    status: row.status,
+    triggerType: row.trigger_type,
+    attemptCount: row.attempt_count,
+    dueAt: row.due_at,
+    lastAttemptAt: row.last_attempt_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+// Attempts -----------------------------------------------------------------------------------
+
+export const ATTEMPT_COLUMNS =
+  'id, delivery_id, msg_id, endpoint_id, app_id, url, status, response_status_code, response, ' +
+  'response_duration_ms, trigger_type, created_at';
+
+export interface AttemptRow {
+  id: string;
+  delivery_id: string;
+  msg_id: string;
+  endpoint_id: string;
+  app_id: string;
+  url: string;
+  status: DeliveryStatus;
+  response_status_code: number;
+  response: string;
+  response_duration_ms: number;
+  trigger_type: TriggerType;
+  created_at: number;
+}
+
+export function toAttempt(row: AttemptRow): AttemptRecord {
+  return {
+    id: row.id,
+    deliveryId: row.delivery_id,
+    msgId: row.msg_id,
+    endpointId: row.endpoint_id,
+    appId: row.app_id,
+    url: row.url,
+    status: row.status,
+    responseStatusCode: row.response_status_code,
+    response: row.response,
+    responseDurationMs: row.response_duration_ms,
+    triggerType: row.trigger_type,
+    createdAt: row.created_at,
+  };
+}

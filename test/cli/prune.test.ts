@@ -1,0 +1,184 @@
+// `herald prune` as a user runs it: a real process on a real database, seeded through the store
+// with records made long ago (the command uses the real clock), then read back.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createRecordBuilders, RECORD_TIME } from '../../src/store/contract/record-builders.ts';
+import { DeliveryStatus, type MessageRecord } from '../../src/store/records.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import {
+  describePostgres,
+  openTestPostgresStore,
+  POSTGRES_TEST_URL,
+  uniqueSchema,
+} from '../helpers/backend.ts';
+import { heraldEnv, makeTempDir } from '../helpers/herald-process.ts';
+
+const HERALD_BIN = fileURLToPath(new URL('../../bin/herald.js', import.meta.url));
+const DAY = 86_400_000;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `herald prune <args>` to its end (killed if it takes more than 30 s). */
+function prune(env: NodeJS.ProcessEnv, args: readonly string[] = []): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [HERALD_BIN, 'prune', ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`herald prune did not exit within 30 s\n${stdout}\n${stderr}`));
+    }, 30_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * An application with one endpoint, and:
+ * - `done`: made in 2023, delivered: past retention, goes with its delivery and attempt;
+ * - `retrying`: made in 2023, still pending: kept, but its payload (expired) and attempt go;
+ * - `fresh`: made now, kept whole;
+ * - `shortLived`: made now with a payload retention that has run out: only the payload goes.
+ */
+async function seed(store: Store) {
+  let now = RECORD_TIME;
+  const build = createRecordBuilders(() => now);
+  const app = build.anApplication();
+  await store.insertApplication(app);
+  await store.insertEndpoint(build.anEndpoint(app.id));
+  const publish = async (overrides: Partial<MessageRecord>, next: 'success' | 'retry' | null) => {
+    const message = build.aMessage(app.id, { expiresAt: now + 90 * DAY, ...overrides });
+    await store.createMessage(build.aNewMessage(message));
+    const [delivery] = await store.listMessageDeliveries(message.id);
+    assert.ok(delivery !== undefined);
+    if (next !== null) {
+      const attempt = build.anAttempt(delivery, {
+        status: next === 'success' ? DeliveryStatus.success : DeliveryStatus.fail,
+      });
+      await store.completeDeliveries(
+        [
+          {
+            kind: 'attempted',
+            deliveryId: delivery.id,
+            attempt,
+            next: next === 'success' ? { status: 'success' } : { status: 'retry', dueAt: now },
+            disableEndpoint: false,
+          },
+        ],
+        { now, autoDisableFailingBefore: null },
+      );
+    }
+    return message;
+  };
+  const done = await publish({}, 'success');
+  const retrying = await publish({}, 'retry');
+  now = Date.now();
+  const fresh = await publish({}, null);
+  const shortLived = await publish({ expiresAt: now - 1000 }, null);
+  return { appId: app.id, done, retrying, fresh, shortLived };
+}
+
+type Seeded = Awaited<ReturnType<typeof seed>>;
+
+async function assertPruned(store: Store, s: Seeded) {
+  assert.equal(await store.getMessage(s.appId, s.done.id), null);
+  assert.deepEqual(await store.listMessageDeliveries(s.done.id), []);
+  const retrying = await store.getMessage(s.appId, s.retrying.id);
+  assert.deepEqual(retrying, { ...s.retrying, payload: null });
+  const attempts = await store.listAttempts(
+    { appId: s.appId, msgId: s.retrying.id },
+    { limit: 10, order: 'ascending' },
+  );
+  assert.deepEqual(attempts.items, []);
+  assert.deepEqual(await store.getMessage(s.appId, s.fresh.id), s.fresh);
+  assert.deepEqual(await store.getMessage(s.appId, s.shortLived.id), {
+    ...s.shortLived,
+    payload: null,
+  });
+}
+
+function assertSummary(run: Run) {
+  assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+  // Payloads of done, retrying and shortLived; done; retrying's attempt.
+  assert.match(run.stdout, /payloads expired:\s+3\n/);
+  assert.match(run.stdout, /messages deleted:\s+1 /);
+  assert.match(run.stdout, /attempts deleted:\s+1\n/);
+  assert.match(run.stdout, /kept 30 days/);
+}
+
+describe('herald prune', () => {
+  it('prunes a SQLite database once and says what it did', async () => {
+    const dir = await makeTempDir('herald-prune-');
+    try {
+      const path = join(dir.path, 'herald.db');
+      const store = openSqliteStore({ path, synchronous: 'normal' });
+      const seeded = await seed(store);
+      await store.close();
+
+      const run = await prune(heraldEnv(path), ['--retention-days', '30']);
+      assertSummary(run);
+
+      const after = openSqliteStore({ path, synchronous: 'normal' });
+      try {
+        await assertPruned(after, seeded);
+      } finally {
+        await after.close();
+      }
+      // A second run finds nothing left.
+      const again = await prune(heraldEnv(path), ['--retention-days', '30']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /payloads expired:\s+0\n/);
+      assert.match(again.stdout, /messages deleted:\s+0 /);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('refuses bad settings with exit code 2 and a message', async () => {
+    const dir = await makeTempDir('herald-prune-');
+    try {
+      const run = await prune(heraldEnv(join(dir.path, 'h.db')), ['--retention-days', 'soon']);
+      assert.equal(run.code, 2);
+      assert.match(run.stderr, /retention/i);
+      assert.equal(run.stdout, '');
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
+describePostgres('herald prune on PostgreSQL', () => {
+  it('prunes the schema the settings name', async () => {
+    const schema = uniqueSchema('prune');
+    const store = await openTestPostgresStore({ schema });
+    try {
+      const seeded = await seed(store);
+      const run = await prune(
+        heraldEnv(POSTGRES_TEST_URL, {
+          HERALD_POSTGRES_SCHEMA: schema,
+          HERALD_RETENTION_DAYS: '30',
+        }),
+      );
+      assertSummary(run);
+      await assertPruned(store, seeded);
+    } finally {
+      await store.close();
+    }
+  });
+});

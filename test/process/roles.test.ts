@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, it } from 'node:test';
+import pg from 'pg';
+import { describePostgres, POSTGRES_TEST_URL, uniqueSchema } from '../helpers/backend.ts';
+import {
+  type HeraldProcess,
+  PROCESS_ADMIN_TOKEN,
+  startHeraldProcess,
+} from '../helpers/herald-process.ts';
+import { startReceiver, type TestReceiver } from '../helpers/receiver.ts';
+import { expectStatus, HeraldClient } from './api-client.ts';
+
+/** One GET on a connection of its own (so a `--workers` group may hand it to any process). */
+function getOnFreshConnection(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { agent: false, headers: { authorization: `Bearer ${PROCESS_ADMIN_TOKEN}` } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Polls the process output (bounded) until `pattern` matches; returns the match. */
+async function waitForOutput(
+  herald: HeraldProcess,
+  pattern: RegExp,
+  timeoutMs = 15_000,
+): Promise<RegExpExecArray> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const match = pattern.exec(herald.output());
+    if (match !== null) return match;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`no output matching ${pattern} within ${timeoutMs} ms\n${herald.output()}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describePostgres('herald serve --role and --workers (PostgreSQL)', () => {
+  const schema = uniqueSchema('roles');
+  const env = { HERALD_POSTGRES_SCHEMA: schema, HERALD_POSTGRES_POOL_SIZE: '4' };
+  let receiver: TestReceiver;
+  const started: HeraldProcess[] = [];
+
+  async function start(args: string[], extraEnv: Record<string, string> = {}) {
+    const herald = await startHeraldProcess({
+      databaseUrl: POSTGRES_TEST_URL,
+      env: { ...env, ...extraEnv },
+      args,
+    });
+    started.push(herald);
+    return herald;
+  }
+
+  before(async () => {
+    receiver = await startReceiver();
+  });
+
+  after(async () => {
+    await Promise.all(started.map((h) => h.stop(5000)));
+    await receiver?.close();
+    const client = new pg.Client({ connectionString: POSTGRES_TEST_URL });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  });
+
+  it('an api node and a separate worker node deliver a published message', {
+    timeout: 60_000,
+  }, async () => {
+    // The api node alone first: what it accepts waits for a worker (it has no dispatcher).
+    // It is told to sign with the `webhook-*` headers and the worker with `svix-*`, so every
+    // delivery shows which kind of node sent it.
+    const apiNode = await start(['--role', 'api'], { HERALD_SIGNATURE_HEADERS: 'webhook' });
+    assert.match(apiNode.output(), /Role: {5}api \(HTTP API only/);
+    assert.match(apiNode.output(), /Database: postgres:\/\/.*\(schema roles_/);
+    const client = new HeraldClient(apiNode.url);
+    try {
+      const health = await client.call('GET', '/api/v1/health');
+      assert.equal(health.status, 204, 'an api node without a dispatcher is healthy');
+      const { appId } = await client.createAppWithEndpoint(receiver.endpoint('/split'));
+      const early = await client.publish(appId, { seq: 1 });
+      expectStatus(early, 202, 'publish before any worker runs');
+
+      const workerNode = await start(['--role', 'worker'], { HERALD_SIGNATURE_HEADERS: 'svix' });
+      assert.equal(workerNode.url, '', 'a worker node does not listen');
+      assert.match(workerNode.output(), /Herald is delivering/);
+      assert.match(workerNode.output(), /Role: {5}worker \(delivery only/);
+
+      const late = await client.publish(appId, { seq: 2 });
+      expectStatus(late, 202, 'publish with a worker running');
+      const delivered = await receiver.waitForRequests(2, { path: '/split', timeoutMs: 15_000 });
+      assert.ok(
+        delivered.every((r) => r.headers['webhook-id'] === undefined),
+        'the api node sent nothing, not even the message it held alone before the worker started',
+      );
+      assert.deepEqual(
+        delivered.map((r) => r.headers['svix-id']).sort(),
+        [early.body.id, late.body.id].sort(),
+      );
+
+      assert.deepEqual(await workerNode.stop(), { code: 0, signal: null });
+      assert.deepEqual(await apiNode.stop(), { code: 0, signal: null });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('--workers 2 runs two processes on one port, replaces one that dies, and stops all on SIGTERM', {
+    timeout: 90_000,
+  }, async () => {
+    const group = await start(['--role', 'api', '--workers', '2'], { HERALD_LOG_LEVEL: 'info' });
+    const pids = /Processes: 2 \(pids (\d+), (\d+)\)/.exec(group.output());
+    assert.ok(pids, `the banner lists both processes\n${group.output()}`);
+    const [a, b] = [Number(pids[1]), Number(pids[2])];
+    assert.notEqual(a, b);
+    assert.ok(isAlive(a) && isAlive(b));
+    const url = `${group.url}/api/v1/app`;
+    for (let i = 0; i < 4; i++) assert.equal(await getOnFreshConnection(url), 200);
+
+    // Kill A: once the primary saw it die, B alone answers (A's replacement waits >= 1 s).
+    process.kill(a, 'SIGKILL');
+    await waitForOutput(group, new RegExp(`"workerPid":${a},.*exited unexpectedly`));
+    assert.equal(await getOnFreshConnection(url), 200, 'process B answers');
+    const replaced = await waitForOutput(
+      group,
+      /"slot":0,"workerPid":(\d+),"msg":"replacement process ready"/,
+    );
+    const a2 = Number(replaced[1]);
+    assert.notEqual(a2, a);
+
+    // Kill B: A's replacement answers alone.
+    process.kill(b, 'SIGKILL');
+    await waitForOutput(group, new RegExp(`"workerPid":${b},.*exited unexpectedly`));
+    assert.equal(await getOnFreshConnection(url), 200, "A's replacement answers");
+    const b2 = Number(
+      (
+        await waitForOutput(group, /"slot":1,"workerPid":(\d+),"msg":"replacement process ready"/)
+      )[1],
+    );
+
+    assert.deepEqual(await group.stop(), { code: 0, signal: null }, group.output());
+    assert.ok(!isAlive(a2) && !isAlive(b2), 'every process of the group has exited');
+  });
+});
