@@ -15,36 +15,23 @@ export type AdminTokenState =
  * HERALD_ADMIN_TOKEN to replace it.
  */
 export async function ensureAdminToken(
-  store: Pick<Store, 'findTokenByHash' | 'insertToken' | 'countTokens' | 'deleteTokensOfKind'>,
+  store: Pick<Store, 'putAdminToken'>,
   configured: string | undefined,
   newId: IdGenerator,
   clock: Clock,
 ): Promise<AdminTokenState> {
-  if (configured !== undefined) {
-    const hash = hashToken(configured);
-    const existing = await store.findTokenByHash(hash);
-    if (existing?.kind !== 'admin') {
-      await store.deleteTokensOfKind('admin');
-      await store.insertToken({
-        id: newId('tok'),
-        kind: 'admin',
-        hash,
-        appId: null,
-        createdAt: clock(),
-        expiresAt: null,
-      });
-    }
-    return { source: 'configured' };
-  }
-  if ((await store.countTokens('admin')) > 0) return { source: 'stored' };
-  const token = generateToken('sk');
-  await store.insertToken({
-    id: newId('tok'),
-    kind: 'admin',
-    hash: hashToken(token),
-    appId: null,
-    createdAt: clock(),
-    expiresAt: null,
-  });
-  return { source: 'generated', token };
+  const token = configured ?? generateToken('sk');
+  const stored = await store.putAdminToken(
+    {
+      id: newId('tok'),
+      kind: 'admin',
+      hash: hashToken(token),
+      appId: null,
+      createdAt: clock(),
+      expiresAt: null,
+    },
+    { replace: configured !== undefined },
+  );
+  if (configured !== undefined) return { source: 'configured' };
+  return stored ? { source: 'generated', token } : { source: 'stored' };
 }
