@@ -4,7 +4,11 @@
  * long; the job calls again until a call returns less than `limit`.
  */
 export interface RetentionStore {
-  /** Drops the payload of up to `limit` messages whose `expiresAt` is at or before `now`. */
+  /**
+   * Drops the payload of up to `limit` messages whose `expiresAt` is at or before `now` and
+   * whose deliveries are all finished: a payload still to be sent (or retried) is kept until its
+   * deliveries succeed or give up, so expiry never loses an accepted message.
+   */
   expirePayloads(now: number, limit: number): Promise<number>;
   /** Deletes up to `limit` attempts created before `before`. */
   pruneAttempts(before: number, limit: number): Promise<number>;

@@ -10,7 +10,13 @@ export interface PgProxy {
   readonly url: string;
   /** Drops every open connection and refuses (accepts, then resets) new ones. */
   cut(): void;
-  /** Lets connections through again. */
+  /**
+   * Stops forwarding in both directions but keeps every socket open, and holds new connections
+   * open without forwarding: a server that vanished without a TCP reset (a partition, a host
+   * gone). Nothing fails on its own; only timeouts notice.
+   */
+  blackhole(): void;
+  /** Lets connections through again (after `cut`), or drops the held ones (after `blackhole`). */
   restore(): void;
   /** Connections currently open through the proxy. */
   open(): number;
@@ -22,10 +28,17 @@ export async function startPgProxy(targetUrl: string): Promise<PgProxy> {
   const targetPort = Number(target.port || 5432);
   const pairs = new Set<[Socket, Socket]>();
   let cut = false;
+  let holes = false;
+  const held = new Set<Socket>();
 
   const server = createServer((socket) => {
     if (cut) {
       socket.destroy();
+      return;
+    }
+    if (holes) {
+      held.add(socket);
+      socket.on('error', () => {}).on('close', () => held.delete(socket));
       return;
     }
     const upstream = connect(targetPort, target.hostname);
@@ -60,11 +73,28 @@ export async function startPgProxy(targetUrl: string): Promise<PgProxy> {
       cut = true;
       dropAll();
     },
+    blackhole() {
+      holes = true;
+      for (const [a, b] of pairs) {
+        a.unpipe(b);
+        b.unpipe(a);
+        a.pause();
+        b.pause();
+      }
+    },
     restore() {
       cut = false;
+      if (holes) {
+        holes = false;
+        // What was sent into the hole is lost: those connections are dead, as after a partition.
+        for (const socket of held) socket.destroy();
+        held.clear();
+        dropAll();
+      }
     },
     open: () => pairs.size,
     async close() {
+      for (const socket of held) socket.destroy();
       dropAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

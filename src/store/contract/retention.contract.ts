@@ -78,12 +78,38 @@ export function retentionContract(makeStore: () => Promise<Store>): void {
     const payloadOf = async (store: Store, m: MessageRecord) =>
       (await store.getMessage(m.appId, m.id))?.payload;
 
+    /** Publishes at `at` and delivers at once: a message whose deliveries are all finished. */
+    async function delivered(
+      store: Store,
+      appId: string,
+      at: number,
+      overrides: Partial<MessageRecord> = {},
+    ): Promise<{ message: MessageRecord }> {
+      const published = await publish(store, appId, at, overrides);
+      assert.ok(published.delivery !== undefined);
+      await finish(store, published.delivery, 'success', at);
+      return published;
+    }
+
+    it('keeps an expired payload while a delivery of it is pending or being retried', () =>
+      withApp(async (store, appId) => {
+        const { message, delivery } = await publish(store, appId, T0, { expiresAt: T0 + HOUR });
+        assert.ok(delivery !== undefined);
+        assert.equal(await store.expirePayloads(T0 + DAY, 10), 0);
+        await finish(store, delivery, 'retry', T0 + 2 * HOUR);
+        assert.equal(await store.expirePayloads(T0 + DAY, 10), 0);
+        assert.equal(await payloadOf(store, message), message.payload);
+        await finish(store, delivery, 'fail', T0 + 3 * HOUR);
+        assert.equal(await store.expirePayloads(T0 + DAY, 10), 1);
+        assert.equal(await payloadOf(store, message), null);
+      }));
+
     it('drops payloads whose expiry has come, and only those', () =>
       withApp(async (store, appId) => {
-        const soon = (await publish(store, appId, T0, { expiresAt: T0 + HOUR })).message;
-        const later = (await publish(store, appId, T0, { expiresAt: T0 + DAY })).message;
-        const kept = (await publish(store, appId, T0, { expiresAt: null })).message;
-        const expunged = (await publish(store, appId, T0, { expiresAt: T0 })).message;
+        const soon = (await delivered(store, appId, T0, { expiresAt: T0 + HOUR })).message;
+        const later = (await delivered(store, appId, T0, { expiresAt: T0 + DAY })).message;
+        const kept = (await delivered(store, appId, T0, { expiresAt: null })).message;
+        const expunged = (await delivered(store, appId, T0, { expiresAt: T0 })).message;
         await store.expungeMessageContent(appId, expunged.id);
 
         assert.equal(await store.expirePayloads(T0 + HOUR - 1, 10), 0);
@@ -108,7 +134,7 @@ export function retentionContract(makeStore: () => Promise<Store>): void {
         // Published in the opposite order to their expiry, so id order is not what decides.
         for (let i = 5; i >= 1; i--) {
           messages.unshift(
-            (await publish(store, appId, T0 + (5 - i), { expiresAt: T0 + i * HOUR })).message,
+            (await delivered(store, appId, T0 + (5 - i), { expiresAt: T0 + i * HOUR })).message,
           );
         }
         const expired = async () => {

@@ -32,8 +32,11 @@ export interface PgDatabase {
    * back when it throws. Connection failures surface as a 503 `service_unavailable`.
    */
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
-  /** A dedicated connection outside the pool (LISTEN), with the same settings. */
-  connect(): Promise<pg.Client>;
+  /**
+   * A dedicated connection outside the pool (LISTEN, migrations), with the same settings;
+   * `unbounded` drops the statement timeouts (migrations).
+   */
+  connect(options?: { unbounded?: boolean }): Promise<pg.Client>;
   close(): Promise<void>;
 }
 
@@ -49,10 +52,14 @@ const types = {
   },
 };
 
-/** Shared by the pool and the LISTEN connection. */
-function clientConfig(options: PostgresOptions): pg.ClientConfig {
+/**
+ * Shared by the pool and dedicated connections. `unbounded` (migrations, which may wait for
+ * another node's migration and may build indexes on big tables) drops both timeouts.
+ */
+function clientConfig(options: PostgresOptions, unbounded = false): pg.ClientConfig {
+  const statementTimeoutMs = unbounded ? 0 : options.statementTimeoutMs;
   const settings = [`-c search_path=${quoteIdent(options.schema)}`];
-  settings.push(`-c statement_timeout=${options.statementTimeoutMs}`);
+  settings.push(`-c statement_timeout=${statementTimeoutMs}`);
   // A connection left inside a transaction (a bug, a stalled caller) must not hold locks forever.
   settings.push('-c idle_in_transaction_session_timeout=60000');
   return {
@@ -60,14 +67,26 @@ function clientConfig(options: PostgresOptions): pg.ClientConfig {
     types,
     options: settings.join(' '),
     application_name: options.applicationName ?? 'herald',
+    // Probes start after 10 s idle, so a vanished server is noticed on idle connections too.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     connectionTimeoutMillis: connectTimeoutMs(options),
+    // `statement_timeout` is enforced by the server, so it cannot fire when the server is
+    // black-holed (a partition, a host gone without a TCP reset). This client-side bound does:
+    // the statement fails (503) and its connection is discarded.
+    ...(statementTimeoutMs === 0 ? {} : { query_timeout: statementTimeoutMs + 5_000 }),
   };
 }
 
 /** How long to wait for a connection (new or from the pool) before answering 503. */
 function connectTimeoutMs(options: PostgresOptions): number {
   return options.statementTimeoutMs === 0 ? 10_000 : Math.min(options.statementTimeoutMs, 10_000);
+}
+
+/** Deadlock and serialization failures: the transaction did nothing and may simply run again. */
+function isRetryable(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === '40P01' || state === '40001';
 }
 
 export function createPgDatabase(options: PostgresOptions): PgDatabase {
@@ -84,6 +103,31 @@ export function createPgDatabase(options: PostgresOptions): PgDatabase {
     client.on('error', () => {});
   });
 
+  /** One attempt at a transaction; throws the driver's error untranslated. */
+  async function transactionOnce<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      broken = isConnectionError(error);
+      if (!broken) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+      }
+      throw error;
+    } finally {
+      // A broken connection is destroyed rather than returned to the pool.
+      client.release(broken);
+    }
+  }
+
   return {
     pool,
     options,
@@ -95,35 +139,22 @@ export function createPgDatabase(options: PostgresOptions): PgDatabase {
       }
     },
     async transaction(work) {
-      let client: pg.PoolClient;
+      // A deadlock (two transactions locking the same rows in different orders, e.g. a delete
+      // cascading into deliveries while a node records outcomes) rolls one back: run it again
+      // once, then answer 503.
       try {
-        client = await pool.connect();
+        return await transactionOnce(work);
       } catch (error) {
-        throw translatePgError(error);
-      }
-      let broken = false;
-      try {
-        await client.query('BEGIN');
-        const result = await work(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        broken = isConnectionError(error);
-        if (!broken) {
-          try {
-            await client.query('ROLLBACK');
-          } catch {
-            broken = true;
-          }
+        if (!isRetryable(error)) throw translatePgError(error);
+        try {
+          return await transactionOnce(work);
+        } catch (again) {
+          throw translatePgError(again);
         }
-        throw translatePgError(error);
-      } finally {
-        // A broken connection is destroyed rather than returned to the pool.
-        client.release(broken);
       }
     },
-    async connect() {
-      const client = new pg.Client(clientConfig(options));
+    async connect(connectOptions = {}) {
+      const client = new pg.Client(clientConfig(options, connectOptions.unbounded === true));
       client.on('error', () => {});
       try {
         await client.connect();
@@ -183,7 +214,7 @@ export function isConnectionError(error: unknown): boolean {
   const code = sqlState(error);
   if (code !== undefined && (connectionCodes.has(code) || code.startsWith('08'))) return true;
   if (!(error instanceof Error)) return false;
-  return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable/i.test(
+  return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable|Query read timeout/i.test(
     error.message,
   );
 }
@@ -209,11 +240,26 @@ export function translatePgError(error: unknown): unknown {
     // A key longer than an index entry may be (about 2.7 KB).
     return validationError(['body'], 'a value is too long to be stored as a key');
   }
-  if (state === '57014') {
+  if (
+    state === '57014' || // statement_timeout
+    state === '40P01' || // deadlock, still there after a retry
+    state === '40001' || // serialization failure
+    state === '25006' || // read-only transaction: a replica, or a failover under way
+    state === '55P03' || // lock not available
+    state?.startsWith('53') // insufficient resources: disk full, out of memory, too many connections
+  ) {
     return new HeraldError(
       'service_unavailable',
-      'The database did not answer in time (statement timeout); the request was not carried out. Retry shortly.',
+      `The database could not carry out the request just now (${busyReason(state)}); nothing was changed. Retry shortly.`,
     );
   }
   return error;
+}
+
+function busyReason(state: string | undefined): string {
+  if (state === '57014') return 'statement timeout';
+  if (state === '40P01' || state === '40001') return 'conflicting concurrent work';
+  if (state === '25006') return 'it is read-only, perhaps failing over';
+  if (state === '55P03') return 'a lock was not available';
+  return 'out of resources';
 }

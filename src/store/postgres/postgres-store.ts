@@ -30,11 +30,13 @@ export interface PostgresStore extends Store {
 export async function openPostgresStore(options: PostgresOptions): Promise<PostgresStore> {
   const db = createPgDatabase(options);
   try {
-    const client = await db.pool.connect();
+    // A connection of its own, without statement timeouts: it may wait on the advisory lock
+    // while another node migrates, and a migration may build an index on a big table.
+    const client = await db.connect({ unbounded: true });
     try {
       await migratePostgres(client, options.schema);
     } finally {
-      client.release();
+      await client.end().catch(() => {});
     }
   } catch (error) {
     await db.close();

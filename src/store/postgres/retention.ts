@@ -21,12 +21,15 @@ export function pgRetention(db: PgDatabase): RetentionStore {
 
   return {
     async expirePayloads(now, limit) {
-      // NO KEY UPDATE, not UPDATE: inserting a delivery or an attempt takes KEY SHARE on its
-      // message, which this lock neither waits for nor skips.
+      // A payload still to be sent stays until its deliveries finish: expiry must never turn an
+      // accepted message into one that is not delivered. NO KEY UPDATE, not UPDATE: inserting a
+      // delivery or an attempt takes KEY SHARE on its message, which this lock neither waits
+      // for nor skips.
       return count(
         `WITH due AS MATERIALIZED (
-           SELECT id FROM messages WHERE payload IS NOT NULL AND expires_at <= $1
-           ORDER BY expires_at LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED),
+           SELECT m.id FROM messages m WHERE m.payload IS NOT NULL AND m.expires_at <= $1
+             AND ${ALL_FINISHED}
+           ORDER BY m.expires_at LIMIT $2 FOR NO KEY UPDATE OF m SKIP LOCKED),
          done AS (UPDATE messages SET payload = NULL FROM due WHERE messages.id = due.id RETURNING 1)
          SELECT count(*)::int AS n FROM done`,
         [now, limit],

@@ -13,11 +13,13 @@ const UNFINISHED = `(${DeliveryStatus.pending}, ${DeliveryStatus.sending})`;
  * deletion lost to a power cut is simply made again by the next pass.
  */
 export function sqliteRetention(db: Database.Database): RetentionStore {
-  // `payload IS NOT NULL` repeats the partial index's condition, so SQLite uses that index.
+  // `payload IS NOT NULL` repeats the partial index's condition, so SQLite uses that index. A
+  // payload still to be sent stays until its deliveries finish (expiry never loses a message).
   const expire = db.prepare(
     `UPDATE messages SET payload = NULL WHERE id IN (
-       SELECT id FROM messages WHERE payload IS NOT NULL AND expires_at <= ?
-       ORDER BY expires_at LIMIT ?)`,
+       SELECT m.id FROM messages m WHERE m.payload IS NOT NULL AND m.expires_at <= ?
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.msg_id = m.id AND d.status IN ${UNFINISHED})
+       ORDER BY m.expires_at LIMIT ?)`,
   );
   const deleteOldAttempts = db.prepare(
     `DELETE FROM attempts WHERE id IN (
