@@ -10,11 +10,14 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
+import { tsImport } from 'tsx/esm/api';
 
+// The tests' own probe (TypeScript, loaded through tsx), so both ask the same server the same way.
+const { POSTGRES_TEST_URL: POSTGRES_URL, probePostgres } = await tsImport(
+  '../test/helpers/postgres-probe.ts',
+  import.meta.url,
+);
 const STORAGE_DIRS = ['test/api/', 'test/delivery/', 'test/store/', 'test/e2e/'];
-const POSTGRES_URL =
-  process.env.HERALD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 function findTests(dir) {
   const found = [];
@@ -24,20 +27,6 @@ function findTests(dir) {
     else if (name.endsWith('.test.ts')) found.push(path);
   }
   return found;
-}
-
-async function postgresProblem() {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return null;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  } finally {
-    await client.end().catch(() => {});
-  }
 }
 
 function run(files, backend) {
@@ -69,7 +58,7 @@ if (passes.includes('sqlite')) status = run(files, 'sqlite') || status;
 
 const storageFiles = files.filter((file) => STORAGE_DIRS.some((dir) => file.startsWith(dir)));
 if (passes.includes('postgres') && storageFiles.length > 0) {
-  const problem = await postgresProblem();
+  const problem = await probePostgres(3000);
   if (problem === null) {
     status = run(storageFiles, 'postgres') || status;
   } else if (required) {

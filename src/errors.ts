@@ -26,7 +26,7 @@ export const errorCodes = {
   conflict: {
     status: 409,
     description:
-      'A resource with this uid, name or eventId already exists, or a request with the same idempotency key is still in progress.',
+      'A resource with this uid, name or eventId already exists, a request with the same idempotency key is still in progress, or an endpoint kept changing under concurrent updates.',
   },
   payload_too_large: {
     status: 413,

@@ -67,7 +67,7 @@ export interface RunResult {
 }
 
 /** Peak resident set (VmHWM) of a process, MiB; undefined when /proc is not there. */
-function peakRssMiB(pid: number): number | undefined {
+export function peakRssMiB(pid: number): number | undefined {
   try {
     const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match?.[1] === undefined ? undefined : Number(match[1]) / 1024;
@@ -91,7 +91,7 @@ export function messageCount(kind: ScenarioKind, options: BenchOptions): number 
 }
 
 /** Waits for the receiver to count every delivery, or reports what came before the timeout. */
-async function collect(
+export async function collect(
   receiver: ReceiverProcess,
   runId: string,
   done: Promise<ReceiverStats>,
@@ -261,7 +261,7 @@ export async function runHerald(
   }
 }
 
-async function createApp(
+export async function createApp(
   pool: Pool,
   headers: Record<string, string>,
   receiverUrl: string,

@@ -10,6 +10,7 @@ import type { ApiContext } from './context.ts';
 import { registerErrorHandling } from './error-handler.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { registerRoutes } from './routes/index.ts';
+import { refuseNulPathIds } from './schemas/path-ids.ts';
 
 export type HeraldApp = FastifyInstance;
 
@@ -97,6 +98,7 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
     },
   });
   registerAuth(app, ctx);
+  app.addHook('preValidation', refuseNulPathIds);
   registerIdempotency(app, ctx);
   await app.register(registerRoutes(ctx), { prefix: '/api/v1' });
   return app;

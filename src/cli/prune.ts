@@ -1,10 +1,10 @@
 import pino from 'pino';
-import { type Config, ConfigError, loadConfig, readConfigFile } from '../config/load.ts';
+import type { Config } from '../config/load.ts';
 import { systemClock } from '../core/clock.ts';
 import { openStore } from '../server.ts';
 import { createPruner, type PruneReport } from '../services/pruning.ts';
 import type { Store } from '../store/store.ts';
-import type { PruneCommand } from './program.ts';
+import { loadCommandConfig, type PruneCommand } from './program.ts';
 
 /**
  * `herald prune`: what the background pruning job does, now, until nothing due is left: drop
@@ -16,18 +16,7 @@ export async function runPrune(
   command: PruneCommand,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<void> {
-  let config: Config;
-  try {
-    const configPath = command.configFile ?? env.HERALD_CONFIG;
-    const file = configPath === undefined ? undefined : readConfigFile(configPath);
-    config = loadConfig({ env, file, flags: command.flags });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadCommandConfig(command, env);
   const logger = pino({ level: config.logLevel, base: { service: 'herald' } }, pino.destination(2));
   let store: Store | undefined;
   try {

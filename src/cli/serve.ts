@@ -1,9 +1,9 @@
 import cluster from 'node:cluster';
 import pino, { type Logger } from 'pino';
-import { type Config, ConfigError, loadConfig, readConfigFile } from '../config/load.ts';
+import type { Config } from '../config/load.ts';
 import { type RunningHerald, startHerald } from '../server.ts';
 import { banner, startFailure } from './banner.ts';
-import type { ServeCommand } from './program.ts';
+import { loadCommandConfig, type ServeCommand } from './program.ts';
 import { type GroupMessage, runServeGroup } from './serve-group.ts';
 
 /**
@@ -15,18 +15,7 @@ export async function runServe(
   command: ServeCommand,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<void> {
-  let config: Config;
-  try {
-    const configPath = command.configFile ?? env.HERALD_CONFIG;
-    const file = configPath === undefined ? undefined : readConfigFile(configPath);
-    config = loadConfig({ env, file, flags: command.flags });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadCommandConfig(command, env);
   const logger = pino({
     level: config.logLevel,
     base: { service: 'herald', pid: process.pid },

@@ -15,9 +15,10 @@ export interface AttemptRunner {
   whenIdle(timeoutMs: number): Promise<void>;
   /**
    * Gives up on everything in flight (shutdown): aborts the requests and ignores their
-   * results. Returns the delivery ids, for the caller to hand back.
+   * results. Returns their claims (each with its lease, the fencing token of the release),
+   * for the caller to hand back.
    */
-  abandonAll(): string[];
+  abandonAll(): ClaimedDelivery[];
 }
 
 export interface AttemptRunnerDeps {
@@ -42,15 +43,15 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
   const { config, clock, newId, sender, slots } = deps;
   const signer = createSigner();
   const headerNames = signatureHeaderNames(config.signatureHeaders);
+  /** Attempts in flight by attempt id (one delivery may be in flight twice: see below). */
+  const running = new Map<string, ClaimedDelivery>();
   const abandoned = new Set<string>();
-  const running = new Set<string>();
   let idleWaiters: (() => void)[] = [];
 
-  function finish(claimed: ClaimedDelivery, settle: () => Settled): void {
-    const { delivery, endpoint } = claimed;
-    running.delete(delivery.id);
-    const reopened = slots.release(endpoint.id);
-    if (abandoned.delete(delivery.id)) {
+  function finish(attemptId: string, claimed: ClaimedDelivery, settle: () => Settled): void {
+    running.delete(attemptId);
+    const reopened = slots.release(claimed.endpoint.id);
+    if (abandoned.delete(attemptId)) {
       // Shutdown already handed it back.
     } else {
       deps.onSettled(settle(), claimed);
@@ -64,7 +65,7 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
 
   return {
     start(claimed, payload) {
-      const { delivery, endpoint, message } = claimed;
+      const { endpoint, message } = claimed;
       const attemptId = newId('atmpt');
       const startedAt = clock();
       const timestamp = Math.floor(startedAt / 1000);
@@ -89,11 +90,13 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
         return;
       }
       slots.acquire(endpoint.id);
-      running.add(delivery.id);
+      // Keyed by attempt: if this claim's lease lapsed under a stalled attempt, the delivery
+      // may be claimed and started again while the first attempt still runs.
+      running.set(attemptId, claimed);
       sender
         .send({ url: endpoint.url, body: payload, headers })
         .then((result) =>
-          finish(claimed, () =>
+          finish(attemptId, claimed, () =>
             settleAttempt({
               claimed,
               result,
@@ -119,10 +122,10 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       });
     },
     abandonAll() {
-      const ids = [...running];
-      for (const id of ids) abandoned.add(id);
+      for (const attemptId of running.keys()) abandoned.add(attemptId);
+      const claims = [...running.values()];
       sender.abortAll();
-      return ids;
+      return claims;
     },
   };
 }

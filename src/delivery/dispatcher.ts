@@ -9,7 +9,7 @@ import {
   type OperationalEvents,
   type OperationalWebhookInfo,
 } from '../services/operational-events.ts';
-import type { ClaimedDelivery } from '../store/delivery-store.ts';
+import { type ClaimedDelivery, claimLease } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { createAttemptRunner } from './attempt-runner.ts';
 import { createClaimPlanner } from './claim-planner.ts';
@@ -156,17 +156,21 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     );
   }
 
-  /** Starts what a claim returned, or hands it back (stopping, no room) or drops it. */
+  /**
+   * Starts what a claim returned, or hands it back (stopping, no room) or drops it. Every
+   * outcome carries its claim's lease, so it cannot undo a newer claim's work.
+   */
   function startClaimed(claimed: readonly ClaimedDelivery[], now: number): void {
     for (const item of claimed) {
       const { delivery, endpoint, message } = item;
+      const leaseUntil = claimLease(item);
       if (state !== 'running') {
-        outcomes.add({ kind: 'released', deliveryId: delivery.id, dueAt: now });
+        outcomes.add({ kind: 'released', deliveryId: delivery.id, leaseUntil, dueAt: now });
       } else if (endpoint.disabled || message.payload === null) {
-        outcomes.add({ kind: 'dropped', deliveryId: delivery.id });
+        outcomes.add({ kind: 'dropped', deliveryId: delivery.id, leaseUntil });
       } else if (!slots.hasRoom(endpoint.id)) {
         // Only when a backend ignores `perEndpointLimit`: hand it back, due now.
-        outcomes.add({ kind: 'released', deliveryId: delivery.id, dueAt: now });
+        outcomes.add({ kind: 'released', deliveryId: delivery.id, leaseUntil, dueAt: now });
       } else {
         attempts.start(item, message.payload);
       }
@@ -210,6 +214,21 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     return Math.max(0, ms);
   }
 
+  /**
+   * Waits `ms` after a failure. Only stopping cuts it short: attempts finishing meanwhile
+   * signal the loop, and must not turn the pause into a tight retry against a database that is
+   * down. While outcomes cannot be written the loop does nothing else (it flushes before it
+   * claims), so nothing more is claimed until they are.
+   */
+  async function backOff(ms: number): Promise<void> {
+    const until = performance.now() + ms;
+    for (;;) {
+      const left = until - performance.now();
+      if (state !== 'running' || left <= 0) return;
+      await wakeSignal.wait(left);
+    }
+  }
+
   async function loop(): Promise<void> {
     while (state === 'running') {
       try {
@@ -219,7 +238,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         await wakeSignal.wait(await sleepMs());
       } catch (error) {
         logger.error({ err: error }, 'delivery loop error; retrying in 1 s');
-        await wakeSignal.wait(1000);
+        await backOff(1000);
       }
     }
   }
@@ -235,8 +254,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       await attempts.whenIdle(timeoutMs);
       const now = clock();
       const unfinished = attempts.abandonAll();
-      for (const deliveryId of unfinished) {
-        outcomes.add({ kind: 'released', deliveryId, dueAt: now });
+      for (const claimed of unfinished) {
+        outcomes.add({
+          kind: 'released',
+          deliveryId: claimed.delivery.id,
+          leaseUntil: claimLease(claimed),
+          dueAt: now,
+        });
       }
       if (unfinished.length > 0) {
         logger.warn(

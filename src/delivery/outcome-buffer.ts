@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
+import { HeraldError } from '../errors.ts';
 import type { AttemptEvent, OperationalEvents } from '../services/operational-events.ts';
-import type { DeliveryOutcome } from '../store/delivery-store.ts';
+import type { CompletionEffects, DeliveryOutcome } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 
 export interface OutcomeBuffer {
@@ -11,10 +12,19 @@ export interface OutcomeBuffer {
   age(): number;
   /**
    * Records everything waiting in one `completeDeliveries` call, then queues the operational
-   * events it caused. If the batch fails, each outcome is written on its own, so one that can
-   * never be written (its endpoint was deleted mid-attempt, say) cannot block the rest; an
-   * outcome that still fails is dropped and logged: its delivery stays claimed until its lease
-   * lapses and is then sent again (at least once). Throws only when nothing could be written.
+   * events it caused (not those of stale outcomes: see `DeliveryOutcome`).
+   *
+   * When the database is unavailable (`service_unavailable`), the outcomes stay buffered, in
+   * order, ahead of any added since, and the error is thrown: the caller tries again later.
+   * Writing them one by one would only fail the same way, once per outcome. Writing the batch
+   * again is safe even when the failed call did commit (only its answer was lost): every
+   * outcome is fenced by its claim's lease, so a second write finds them stale and changes
+   * nothing, and attempts already logged are not logged twice.
+   *
+   * When the batch fails otherwise, each outcome is written on its own, so one that can never
+   * be written cannot block the rest; an outcome that still fails is dropped and logged: its
+   * delivery stays claimed until its lease lapses and is then sent again (at least once).
+   * Throws then only when nothing could be written.
    */
   flush(): Promise<void>;
 }
@@ -27,63 +37,113 @@ export interface OutcomeBufferDeps {
   autoDisableAfterHours: number;
 }
 
+interface Entry {
+  outcome: DeliveryOutcome;
+  event: AttemptEvent | null;
+}
+
+/** The database is down or too busy: nothing was written, and retrying one by one won't help. */
+function isUnavailable(error: unknown): boolean {
+  return error instanceof HeraldError && error.code === 'service_unavailable';
+}
+
 /** Collects finished attempts so their outcomes are written in batches, not one by one. */
 export function createOutcomeBuffer(deps: OutcomeBufferDeps): OutcomeBuffer {
   const { store, ops, clock, logger } = deps;
   const autoDisableMs = deps.autoDisableAfterHours * 3_600_000;
-  let outcomes: DeliveryOutcome[] = [];
-  let events: AttemptEvent[] = [];
+  let entries: Entry[] = [];
   let firstAddedAt = 0;
+
+  /** Puts a batch that could not be written back in front of what came since. */
+  function keep(batch: Entry[], addedAt: number): void {
+    entries = batch.concat(entries);
+    firstAddedAt = addedAt;
+  }
+
+  /** Logs what a write did and queues the operational events of what it recorded. */
+  async function announce(
+    batch: readonly Entry[],
+    effects: CompletionEffects,
+    unwritten: ReadonlySet<number>,
+  ): Promise<void> {
+    for (const disabled of effects.disabledEndpoints) logger.info(disabled, 'endpoint disabled');
+    if (effects.staleOutcomes.length > 0) {
+      logger.warn(
+        { stale: effects.staleOutcomes.length },
+        'ignored the outcomes of claims another dispatcher took over after their leases lapsed',
+      );
+    }
+    const stale = new Set(effects.staleOutcomes);
+    const events = batch.flatMap((e, i) =>
+      e.event === null || stale.has(i) || unwritten.has(i) ? [] : [e.event],
+    );
+    if (events.length === 0 && effects.disabledEndpoints.length === 0) return;
+    try {
+      await ops.publish(events, effects.disabledEndpoints);
+    } catch (error) {
+      logger.error({ err: error }, 'could not queue operational events');
+    }
+  }
 
   return {
     add(outcome, event) {
-      if (outcomes.length === 0) firstAddedAt = performance.now();
-      outcomes.push(outcome);
-      if (event) events.push(event);
+      if (entries.length === 0) firstAddedAt = performance.now();
+      entries.push({ outcome, event: event ?? null });
     },
-    size: () => outcomes.length,
-    age: () => (outcomes.length === 0 ? 0 : performance.now() - firstAddedAt),
+    size: () => entries.length,
+    age: () => (entries.length === 0 ? 0 : performance.now() - firstAddedAt),
     async flush() {
-      if (outcomes.length === 0) return;
-      const batch = outcomes;
-      const batchEvents = events;
-      outcomes = [];
-      events = [];
+      if (entries.length === 0) return;
+      const batch = entries;
+      const batchAddedAt = firstAddedAt;
+      entries = [];
       const now = clock();
       const options = {
         now,
         autoDisableFailingBefore: autoDisableMs > 0 ? now - autoDisableMs : null,
       };
-      let effects: Awaited<ReturnType<Store['completeDeliveries']>>;
+      const effects: CompletionEffects = { disabledEndpoints: [], staleOutcomes: [] };
+      /** Entries not recorded: their events are not sent. */
+      const unwritten = new Set<number>();
+      let unavailable: unknown;
       try {
-        effects = await store.completeDeliveries(batch, options);
+        const all = await store.completeDeliveries(
+          batch.map((e) => e.outcome),
+          options,
+        );
+        effects.disabledEndpoints = all.disabledEndpoints;
+        effects.staleOutcomes = all.staleOutcomes;
       } catch (batchError) {
-        effects = { disabledEndpoints: [] };
-        let written = 0;
+        if (isUnavailable(batchError)) {
+          keep(batch, batchAddedAt);
+          throw batchError;
+        }
         let lastError: unknown = batchError;
-        for (const outcome of batch) {
+        for (const [index, entry] of batch.entries()) {
           try {
-            const one = await store.completeDeliveries([outcome], options);
+            const one = await store.completeDeliveries([entry.outcome], options);
             effects.disabledEndpoints.push(...one.disabledEndpoints);
-            written++;
+            if (one.staleOutcomes.length > 0) effects.staleOutcomes.push(index);
           } catch (error) {
+            unwritten.add(index);
+            if (isUnavailable(error)) {
+              // The database went away meanwhile: keep the rest for the next flush.
+              keep(batch.slice(index), batchAddedAt);
+              for (let i = index + 1; i < batch.length; i++) unwritten.add(i);
+              unavailable = error;
+              break;
+            }
             lastError = error;
             logger.error(
-              { err: error, deliveryId: outcome.deliveryId, kind: outcome.kind },
+              { err: error, deliveryId: entry.outcome.deliveryId, kind: entry.outcome.kind },
               'could not record a delivery outcome; the delivery is retried when its lease lapses',
             );
           }
         }
-        if (written === 0) throw lastError;
+        if (unavailable === undefined && unwritten.size === batch.length) throw lastError;
       }
-      for (const disabled of effects.disabledEndpoints) logger.info(disabled, 'endpoint disabled');
-      if (batchEvents.length > 0 || effects.disabledEndpoints.length > 0) {
-        try {
-          await ops.publish(batchEvents, effects.disabledEndpoints);
-        } catch (error) {
-          logger.error({ err: error }, 'could not queue operational events');
-        }
-      }
+      await announce(batch, effects, unwritten);
+      if (unavailable !== undefined) throw unavailable;
     },
   };
 }

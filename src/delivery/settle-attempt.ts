@@ -1,6 +1,6 @@
 import type { Config } from '../config/load.ts';
 import { nextRetry } from '../core/retry-policy.ts';
-import type { ClaimedDelivery, DeliveryOutcome } from '../store/delivery-store.ts';
+import { type ClaimedDelivery, claimLease, type DeliveryOutcome } from '../store/delivery-store.ts';
 import { type AttemptRecord, DeliveryStatus } from '../store/records.ts';
 import { type Classification, classifyResponse } from './classify-response.ts';
 import type { SendResult } from './sender.ts';
@@ -26,7 +26,8 @@ export interface Settled {
 
 /**
  * Turns one finished attempt into the outcome the store records: the attempt log row, and
- * whether the delivery succeeded, is retried (and when) or has failed for good. Pure.
+ * whether the delivery succeeded, is retried (and when) or has failed for good, fenced by the
+ * claim's lease (see `DeliveryOutcome`). Pure.
  */
 export function settleAttempt(input: SettleInput): Settled {
   const { claimed, result, now } = input;
@@ -70,6 +71,7 @@ export function settleAttempt(input: SettleInput): Settled {
     outcome: {
       kind: 'attempted',
       deliveryId: delivery.id,
+      leaseUntil: claimLease(claimed),
       attempt,
       next,
       disableEndpoint: classification.kind === 'give_up' && classification.disableEndpoint,

@@ -3,10 +3,13 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import * as formatsModule from 'ajv-formats';
 import type { ApiContext } from '../api/context.ts';
 import { toValidationProblems } from '../api/error-handler.ts';
-import { newApplication } from '../api/routes/applications.ts';
+import {
+  type ApplicationNaming,
+  checkRetention,
+  publishRequestFor,
+} from '../api/routes/messages.ts';
 import { MessageIn } from '../api/schemas/messages.ts';
-import { UID_PATTERN } from '../core/ids.ts';
-import { HeraldError, notFound, validationError } from '../errors.ts';
+import { HeraldError, validationError } from '../errors.ts';
 import type { PublishRequest } from '../services/publish-message.ts';
 import type { Store } from '../store/store.ts';
 
@@ -20,6 +23,12 @@ import type { Store } from '../store/store.ts';
 export type PublishInput = Static<typeof MessageIn> & {
   /** The application's id (`app_...`) or uid, as in the API path. */
   appId: string;
+};
+
+/** The library's words for the application in errors: the input's `appId`, not a path. */
+const APP_ID_NAMING: ApplicationNaming = {
+  uidHolder: 'appId',
+  uidSource: 'the appId of the message',
 };
 
 let validator: ValidateFunction | undefined;
@@ -47,9 +56,10 @@ function validateMessageIn(body: unknown): asserts body is Static<typeof Message
 }
 
 /**
- * Checks `input` and turns it into a publish request, as the API's publish route does: the
- * application is looked up by id or uid (created when `application` is given and none exists),
- * internal applications are refused, and retention is given in days or hours, not both.
+ * Checks `input` and turns it into a publish request with the API's publish route's own checks
+ * (`checkRetention`, `publishRequestFor`): the application is looked up by id or uid (created
+ * when `application` is given and none exists), internal applications are refused, and
+ * retention is given in days or hours, not both.
  */
 export async function toPublishRequest(
   deps: { store: Pick<Store, 'getApplication'>; ctx: ApiContext },
@@ -65,44 +75,10 @@ export async function toPublishRequest(
   // A copy: validation fills in defaults, and the caller's object stays as it was.
   const body: unknown = { ...rest };
   validateMessageIn(body);
-  if (body.payloadRetentionPeriod != null && body.payloadRetentionHours != null) {
-    throw validationError(
-      ['body', 'payloadRetentionHours'],
-      'Give payloadRetentionPeriod (days) or payloadRetentionHours, not both.',
-    );
-  }
+  checkRetention(body);
   const existing = await deps.store.getApplication(idOrUid);
-  let appId = existing?.id ?? '';
-  let application: PublishRequest['application'];
-  if (existing === null && body.application != null) {
-    if (!new RegExp(UID_PATTERN).test(idOrUid)) {
-      throw validationError(
-        ['path', 'app_id'],
-        'To create the application, appId must be a valid uid (1-256 characters of a-z, A-Z, 0-9, -, _, .).',
-      );
-    }
-    if (body.application.uid != null && body.application.uid !== idOrUid) {
-      throw validationError(
-        ['body', 'application', 'uid'],
-        'The application uid must be the appId of the message.',
-      );
-    }
-    application = newApplication(deps.ctx, body.application, idOrUid);
-    appId = application.id;
-  } else if (existing === null || existing.internal) {
-    throw notFound('Application', idOrUid);
-  }
   return {
-    request: {
-      appId,
-      application,
-      eventType: body.eventType,
-      payload: JSON.stringify(body.payload),
-      eventId: body.eventId,
-      channels: body.channels,
-      retentionDays: body.payloadRetentionPeriod,
-      retentionHours: body.payloadRetentionHours,
-    },
+    request: publishRequestFor(deps.ctx, idOrUid, existing, body, APP_ID_NAMING),
     payload: body.payload,
   };
 }

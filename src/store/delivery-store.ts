@@ -1,4 +1,10 @@
-import type { AttemptRecord, DeliveryRecord, EndpointRecord, MessageRecord } from './records.ts';
+import {
+  type AttemptRecord,
+  type DeliveryRecord,
+  DeliveryStatus,
+  type EndpointRecord,
+  type MessageRecord,
+} from './records.ts';
 
 /** A delivery the dispatcher now holds under a lease, with what it needs to send it. */
 export interface ClaimedDelivery {
@@ -35,20 +41,60 @@ export interface EndpointClaimRequest {
   endpoints: readonly { endpointId: string; limit: number }[];
 }
 
-/** What happened to a claimed delivery; written back in batches by `completeDeliveries`. */
+/**
+ * The fencing token of a claim: the lease end the claim wrote into the delivery's `due_at`, as
+ * both backends return it in `ClaimedDelivery.delivery.dueAt`. A later claim of the same
+ * delivery (after this lease lapsed) writes a later lease end, so the token tells this claim's
+ * outcome from a newer claim's. Undefined only for a delivery that was never claimed.
+ */
+export function claimLease(claimed: ClaimedDelivery): number | undefined {
+  return claimed.delivery.dueAt ?? undefined;
+}
+
+/**
+ * What happened to a claimed delivery; written back in batches by `completeDeliveries`.
+ *
+ * `leaseUntil` is the claim's fencing token (`claimLease`). An outcome carrying it changes the
+ * delivery only while the delivery is still `sending` under that very lease. Otherwise its lease
+ * lapsed and another claim took the delivery over (on another node, say): this outcome is stale
+ * and changes neither the delivery nor its endpoint's health, and causes no operational events.
+ * A stale attempt still goes into the attempt log, because the request was sent. The dispatcher
+ * always sets the token. Without it the outcome is applied whatever the delivery's state. Only
+ * fixtures and tools that hold no claim leave it out.
+ */
 export type DeliveryOutcome =
   | {
       kind: 'attempted';
       deliveryId: string;
+      leaseUntil?: number | undefined;
       attempt: AttemptRecord;
       next: { status: 'success' } | { status: 'retry'; dueAt: number } | { status: 'fail' };
       /** The endpoint answered 410 Gone: disable it now. */
       disableEndpoint: boolean;
     }
-  /** Claimed but not sent (endpoint at its concurrency cap, or shutting down): due again at `dueAt`. */
-  | { kind: 'released'; deliveryId: string; dueAt: number }
+  /**
+   * Claimed but not sent (endpoint at its concurrency cap, or shutting down): due again at
+   * `dueAt`. Never changes a delivery that is no longer `sending`, with or without a token.
+   */
+  | { kind: 'released'; deliveryId: string; leaseUntil?: number | undefined; dueAt: number }
   /** Cannot be sent (endpoint disabled, payload expunged): marked failed without an attempt. */
-  | { kind: 'dropped'; deliveryId: string };
+  | { kind: 'dropped'; deliveryId: string; leaseUntil?: number | undefined };
+
+/**
+ * Whether `outcome` may change its delivery, as it stands now (with the earlier outcomes of the
+ * same batch already applied). Both backends apply this one rule: SQLite calls it, PostgreSQL
+ * has it as the same condition in SQL (postgres/deliveries.ts).
+ * - with a fencing token, only while the delivery is `sending` under that very lease;
+ * - without one, a release only while the delivery is `sending`, anything else always.
+ */
+export function outcomeApplies(
+  outcome: DeliveryOutcome,
+  current: { status: DeliveryStatus; dueAt: number | null },
+): boolean {
+  const sending = current.status === DeliveryStatus.sending;
+  if (outcome.leaseUntil !== undefined) return sending && current.dueAt === outcome.leaseUntil;
+  return outcome.kind !== 'released' || sending;
+}
 
 export interface DisabledEndpoint {
   endpointId: string;
@@ -59,6 +105,13 @@ export interface DisabledEndpoint {
 export interface CompletionEffects {
   /** Endpoints this batch disabled: they answered 410, or kept failing past the auto-disable window. */
   disabledEndpoints: DisabledEndpoint[];
+  /**
+   * The outcomes of the batch (by index) that were stale: their claim had been taken over (see
+   * `DeliveryOutcome`), so they changed nothing but the attempt log. Their operational events
+   * must not be sent. (An outcome whose delivery is gone, deleted meanwhile, records nothing
+   * and is not listed.)
+   */
+  staleOutcomes: number[];
 }
 
 export interface CompleteOptions {

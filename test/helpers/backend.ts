@@ -4,7 +4,6 @@
 // so test files running side by side never see each other's rows.
 import { randomBytes } from 'node:crypto';
 import { describe } from 'node:test';
-import pg from 'pg';
 import {
   dropPostgresSchema,
   openPostgresStore,
@@ -12,15 +11,14 @@ import {
 } from '../../src/store/postgres/postgres-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
+import { POSTGRES_TEST_URL, probePostgres } from './postgres-probe.ts';
+
+export { POSTGRES_TEST_URL };
 
 export type TestBackend = 'sqlite' | 'postgres';
 
 export const testBackend: TestBackend =
   process.env.HERALD_TEST_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
-
-/** The PostgreSQL server tests use (trust auth on loopback on these machines). */
-export const POSTGRES_TEST_URL =
-  process.env.HERALD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Set by CI: PostgreSQL tests that cannot reach a server fail instead of being skipped. */
 export const postgresRequired = process.env.HERALD_REQUIRE_POSTGRES === '1';
@@ -29,22 +27,7 @@ let reachable: Promise<string | null> | undefined;
 
 /** Null when the test server answers; otherwise why not. Asked once per process. */
 export function postgresProblem(): Promise<string | null> {
-  reachable ??= (async () => {
-    const client = new pg.Client({
-      connectionString: POSTGRES_TEST_URL,
-      connectionTimeoutMillis: 3000,
-    });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-      return null;
-    } catch (error) {
-      return error instanceof Error ? error.message : String(error);
-    } finally {
-      await client.end().catch(() => {});
-    }
-  })();
+  reachable ??= probePostgres(3000);
   return reachable;
 }
 

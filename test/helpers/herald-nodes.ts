@@ -42,7 +42,7 @@ export interface HeraldCluster {
   /** The `application_name` every connection of every node of this cluster carries. */
   readonly applicationName: string;
   readonly nodes: readonly HeraldNode[];
-  /** A fresh node on the same schema (role all unless `args` says otherwise). */
+  /** One more node (role all) on the same schema, e.g. to join under load. */
   addNode(name: string): Promise<HeraldNode>;
   /** Kills whatever is still running, closes clients (does not touch the schema). */
   close(): Promise<void>;
@@ -105,7 +105,9 @@ export async function startHeraldCluster(
   };
   try {
     if (count > 0) await addNode('node-1');
-    await Promise.all(Array.from({ length: count - 1 }, (_, i) => addNode(`node-${i + 2}`)));
+    await Promise.all(
+      Array.from({ length: Math.max(0, count - 1) }, (_, i) => addNode(`node-${i + 2}`)),
+    );
   } catch (error) {
     await cluster.close();
     await withAdmin((admin) => admin.dropSchema(schema)).catch(() => {});

@@ -3,9 +3,8 @@
 // user of the server, so CI runs that test alone.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import pg from 'pg';
-import { POSTGRES_TEST_URL } from './backend.ts';
 import { pollUntil } from './poll-until.ts';
+import { POSTGRES_TEST_URL, probePostgres } from './postgres-probe.ts';
 
 const run = promisify(execFile);
 
@@ -35,20 +34,7 @@ export async function pgCtlCluster(action: 'start' | 'stop' | 'restart'): Promis
 
 /** Whether the test server accepts a connection and answers a query right now. */
 export async function postgresAnswers(): Promise<boolean> {
-  const client = new pg.Client({
-    connectionString: POSTGRES_TEST_URL,
-    connectionTimeoutMillis: 2000,
-  });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
+  return (await probePostgres(2000)) === null;
 }
 
 /** Waits until the server answers (after a start), failing after `timeoutMs`. */

@@ -9,15 +9,22 @@ import pg from 'pg';
 import { HeraldError } from '../../src/errors.ts';
 import { createRecordBuilders } from '../../src/store/contract/record-builders.ts';
 import type { ClaimedDelivery } from '../../src/store/delivery-store.ts';
+import { createPgDatabase, type PgDatabase } from '../../src/store/postgres/database.ts';
 import { createDueNotifications } from '../../src/store/postgres/due-notifications.ts';
-import { createMessageIn } from '../../src/store/postgres/messages.ts';
+import { createMessageIn, pgMessages } from '../../src/store/postgres/messages.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import {
   type DeliveryRecord,
   DeliveryStatus,
   type EndpointRecord,
 } from '../../src/store/records.ts';
-import { describePostgres, openTestPostgresStore, POSTGRES_TEST_URL } from '../helpers/backend.ts';
+import {
+  describePostgres,
+  openTestPostgresStore,
+  POSTGRES_TEST_URL,
+  uniqueSchema,
+} from '../helpers/backend.ts';
+import { startPgProxy } from '../process/pg-proxy.ts';
 
 const T0 = Date.UTC(2030, 0, 1);
 const LEASE = 60_000;
@@ -416,5 +423,141 @@ describePostgres('PostgreSQL queue shared by two nodes', () => {
     );
     for (const m of good) assert.equal((await a.listMessageDeliveries(m.id)).length, 1);
     assert.equal(await a.getMessage(appId, poison.id), null);
+  });
+  it('caps a group-commit batch by the bytes of its messages, not only by their count', async () => {
+    await endpoint({ eventTypes: ['big'] });
+    // 2 MiB payloads count as 6 MiB each (3 bytes a character at most), so two fit in the
+    // 16 MiB a batch may carry, and a third does not.
+    const payload = `"${'x'.repeat(2 * 1024 * 1024)}"`;
+    const big = [0, 1, 2, 3, 4].map(() => build.aMessage(appId, { eventType: 'big', payload }));
+    // Called in the same tick: one batch, were it not for its size.
+    await Promise.all(big.map((m) => a.createMessage(build.aNewMessage(m))));
+    const { rows } = await a.db.pool.query<{ tx: string; n: number }>(
+      `SELECT xmin::text AS tx, count(*)::int AS n FROM messages WHERE id = ANY($1::text[])
+       GROUP BY 1 ORDER BY min(id)`,
+      [big.map((m) => m.id)],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.n),
+      [2, 2, 1],
+    );
+  });
+
+  it('answers a publish whose COMMIT went unanswered by looking its messages up', async () => {
+    await endpoint({ eventTypes: ['lost'] });
+    const due = createDueNotifications(a.db);
+    const unavailable = () => new HeraldError('service_unavailable', 'The database is unreachable');
+    /** `a.db`, but every transaction's answer is lost: after its COMMIT, or instead of it. */
+    const losing = (committed: boolean, connect = a.db.connect): PgDatabase => ({
+      ...a.db,
+      connect,
+      async transaction(work) {
+        if (committed) {
+          await a.db.transaction(work);
+        } else {
+          // The connection breaks where the COMMIT would go: rolled back.
+          await a.db
+            .transaction(async (client) => {
+              await work(client);
+              throw new Error('Connection terminated unexpectedly');
+            })
+            .catch(() => {});
+        }
+        throw unavailable();
+      },
+    });
+    const publishAll = (db: PgDatabase, messages: ReturnType<typeof build.aMessage>[]) =>
+      Promise.allSettled(
+        messages.map((m) => pgMessages(db, due).createMessage(build.aNewMessage(m))),
+      );
+    const batch = () => [0, 1, 2].map(() => build.aMessage(appId, { eventType: 'lost' }));
+    const stored = async (id: string) => (await a.getMessage(appId, id)) !== null;
+
+    // Committed after all: every caller is answered with its message, stored once.
+    const committed = batch();
+    const shared = pgMessages(losing(true), due);
+    const results = await Promise.allSettled(
+      committed.map((m) => shared.createMessage(build.aNewMessage(m))),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'fulfilled'],
+    );
+    for (const m of committed) {
+      assert.equal(await stored(m.id), true);
+      assert.equal((await a.listMessageDeliveries(m.id)).length, 1);
+    }
+
+    // Not committed: the 503 stands.
+    const rolledBack = batch();
+    for (const result of await publishAll(losing(false), rolledBack)) {
+      assert.ok(result.status === 'rejected' && result.reason instanceof HeraldError);
+      assert.equal(result.reason.code, 'service_unavailable');
+    }
+    for (const m of rolledBack) assert.equal(await stored(m.id), false);
+
+    // Committed, but the look-up cannot be made either: the 503 stands too.
+    const unknown = batch();
+    const unreachable = async (): Promise<pg.Client> => {
+      throw unavailable();
+    };
+    for (const result of await publishAll(losing(true, unreachable), unknown)) {
+      assert.equal(result.status, 'rejected');
+    }
+    await due.close();
+  });
+});
+
+describePostgres('the LISTEN connection, when the server stops answering', () => {
+  it('gives up opening it within its deadline, retries, and closes without hanging', {
+    timeout: 30_000,
+  }, async () => {
+    const proxy = await startPgProxy(POSTGRES_TEST_URL);
+    // No statement timeout, hence no client-side query timeout either: only the deadline on
+    // opening the LISTEN connection stands between a silent server and a wait forever.
+    const db = createPgDatabase({
+      url: proxy.url,
+      schema: uniqueSchema('listen'),
+      poolSize: 1,
+      statementTimeoutMs: 0,
+      applicationName: 'herald-test-listen',
+    });
+    let connects = 0;
+    // The first connection opens, then the server goes silent: its LISTEN is never answered.
+    const silencing: PgDatabase = {
+      ...db,
+      async connect(options) {
+        connects++;
+        const client = await db.connect(options);
+        if (connects === 1) proxy.blackhole();
+        return client;
+      },
+    };
+    const due = createDueNotifications(silencing, { establishMs: 300, closeMs: 200 });
+    const heard = recordCalls();
+    const stop = due.listen(heard.listener);
+    try {
+      // Given up (the LISTEN), retried, given up again (a connection that never opens), retried.
+      const deadline = performance.now() + 10_000;
+      while (connects < 3) {
+        assert.ok(performance.now() < deadline, `only ${connects} attempts to connect`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.deepEqual(heard.calls, []);
+      // The server answers again: the LISTEN is established, and says so.
+      proxy.restore();
+      await heard.waitFor((v) => v === Number.MIN_SAFE_INTEGER);
+      // Silent again: closing does not wait for the goodbye the server never sends.
+      proxy.blackhole();
+      const started = performance.now();
+      await due.close();
+      assert.ok(performance.now() - started < 2_000, 'close() returned in time');
+      stop();
+    } finally {
+      proxy.restore();
+      await due.close();
+      await db.close();
+      await proxy.close();
+    }
   });
 });

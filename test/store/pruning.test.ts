@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import pino from 'pino';
 import { createPruner, type PrunerDeps } from '../../src/services/pruning.ts';
 import { createRecordBuilders } from '../../src/store/contract/record-builders.ts';
+import { retentionFixtures } from '../../src/store/contract/retention-fixtures.ts';
 import {
   type DeliveryRecord,
   DeliveryStatus,
@@ -59,33 +60,19 @@ describe(`pruning job: ${testBackend}`, () => {
       ...deps,
     });
 
+  const fixtures = retentionFixtures(build, (at) => {
+    now = at;
+  });
+
   /** A message published at `at` with one delivery, which is then attempted with `next`. */
   async function message(
     at: number,
     next: 'success' | 'retry',
     overrides: Partial<MessageRecord> = {},
   ): Promise<{ message: MessageRecord; delivery: DeliveryRecord }> {
-    now = at;
-    const record = build.aMessage(appId, { expiresAt: at + 90 * DAY, ...overrides });
-    await store.createMessage(build.aNewMessage(record));
-    const [delivery] = await store.listMessageDeliveries(record.id);
+    const { message: record, delivery } = await fixtures.publish(store, appId, at, overrides);
     assert.ok(delivery !== undefined);
-    const attempt = build.anAttempt(delivery, {
-      status: next === 'success' ? DeliveryStatus.success : DeliveryStatus.fail,
-      responseStatusCode: next === 'success' ? 200 : 503,
-    });
-    await store.completeDeliveries(
-      [
-        {
-          kind: 'attempted',
-          deliveryId: delivery.id,
-          attempt,
-          next: next === 'retry' ? { status: 'retry', dueAt: at + 1000 * DAY } : { status: next },
-          disableEndpoint: false,
-        },
-      ],
-      { now: at, autoDisableFailingBefore: null },
-    );
+    await fixtures.attempt(store, delivery, next, at);
     return { message: record, delivery };
   }
 
@@ -298,24 +285,15 @@ describe(`pruning job: ${testBackend}`, () => {
         const app = build.anApplication();
         await store.insertApplication(app);
         await store.insertEndpoint(build.anEndpoint(app.id));
+        const fixtures = retentionFixtures(build, (at) => {
+          now = at;
+        });
         const finished = async () => {
-          const message = build.aMessage(app.id, { expiresAt: now + DAY });
-          await store.createMessage(build.aNewMessage(message));
-          const [delivery] = await store.listMessageDeliveries(message.id);
+          const { message, delivery } = await fixtures.publish(store, app.id, now, {
+            expiresAt: now + DAY,
+          });
           assert.ok(delivery !== undefined);
-          const attempt = build.anAttempt(delivery);
-          await store.completeDeliveries(
-            [
-              {
-                kind: 'attempted',
-                deliveryId: delivery.id,
-                attempt,
-                next: { status: 'success' },
-                disableEndpoint: false,
-              },
-            ],
-            { now, autoDisableFailingBefore: null },
-          );
+          const attempt = await fixtures.attempt(store, delivery, 'success', now);
           return { message, attempt };
         };
         const held = await finished();

@@ -7,6 +7,7 @@ import {
   redactHeaders,
 } from '../../services/endpoint-headers.ts';
 import { loadEndpoint } from '../../services/endpoint-lookup.ts';
+import { updateEndpointWith } from '../../services/endpoint-update.ts';
 import type { ApiContext } from '../context.ts';
 import { loadApplication } from '../principal.ts';
 import { errorResponses } from '../schemas/common.ts';
@@ -26,7 +27,10 @@ export function endpointHeaderRoutes(ctx: ApiContext): FastifyPluginAsync {
     const { store } = ctx;
     const path = '/app/:app_id/endpoint/:endpoint_id/headers';
 
-    /** Checks the given headers, then stores `combine(stored, given)` as the endpoint's headers. */
+    /**
+     * Checks the given headers, then stores `combine(stored, given)` as the endpoint's headers
+     * (combined again with a fresh read if another writer changed the endpoint meanwhile).
+     */
     async function updateHeaders<Given extends Record<string, string | null>>(
       request: FastifyRequest,
       params: Static<typeof EndpointParams>,
@@ -36,11 +40,17 @@ export function endpointHeaderRoutes(ctx: ApiContext): FastifyPluginAsync {
       const application = await loadApplication(store, request, params.app_id);
       const endpoint = await loadEndpoint(store, application, params.endpoint_id);
       assertValidHeaders(given, ['body', 'headers']);
-      await store.updateEndpoint({
-        ...endpoint,
-        headers: combine(endpoint.headers, given),
-        updatedAt: ctx.clock(),
-      });
+      await updateEndpointWith(
+        store,
+        application,
+        params.endpoint_id,
+        (current) => ({
+          ...current,
+          headers: combine(current.headers, given),
+          updatedAt: ctx.clock(),
+        }),
+        endpoint,
+      );
     }
 
     app.get(

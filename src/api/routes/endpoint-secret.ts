@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { loadEndpoint } from '../../services/endpoint-lookup.ts';
 import { publicSecretOf, rotateSecret } from '../../services/endpoint-secrets.ts';
+import { updateEndpointWith } from '../../services/endpoint-update.ts';
 import type { ApiContext } from '../context.ts';
 import { loadApplication } from '../principal.ts';
 import { errorResponses } from '../schemas/common.ts';
@@ -54,8 +55,11 @@ export function endpointSecretRoutes(ctx: ApiContext): FastifyPluginAsync {
       },
       async (request, reply) => {
         const application = await loadApplication(store, request, request.params.app_id);
-        const endpoint = await loadEndpoint(store, application, request.params.endpoint_id);
-        await store.updateEndpoint(rotateSecret(endpoint, request.body, ctx.clock()));
+        // Re-applied to a fresh read if the endpoint changed meanwhile, so that a rotation on one
+        // node and a headers update on another both land.
+        await updateEndpointWith(store, application, request.params.endpoint_id, (current) =>
+          rotateSecret(current, request.body, ctx.clock()),
+        );
         return reply.code(204).send(null);
       },
     );

@@ -2,8 +2,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { hasIdPrefix, UID_PATTERN } from '../../core/ids.ts';
+import { HeraldError } from '../../errors.ts';
 import { newEndpoint, patchEndpoint, replaceEndpoint } from '../../services/endpoint-input.ts';
 import { loadEndpoint } from '../../services/endpoint-lookup.ts';
+import { updateEndpointWith } from '../../services/endpoint-update.ts';
 import type { EndpointRecord } from '../../store/records.ts';
 import type { ApiContext } from '../context.ts';
 import { ListResponse, PaginationQuery, planList, toListResponse } from '../pagination.ts';
@@ -128,13 +130,23 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsync {
             { newId: ctx.newId, now: ctx.clock() },
             endpoint_id,
           );
-          await store.insertEndpoint(record);
-          return reply.code(201).send(toEndpointOut(record));
+          try {
+            await store.insertEndpoint(record);
+            return reply.code(201).send(toEndpointOut(record));
+          } catch (error) {
+            // Another request created this uid meanwhile: replace that one, as if it came first.
+            const raced = error instanceof HeraldError && error.code === 'conflict';
+            if (!raced || record.uid !== endpoint_id) throw error;
+          }
         }
         // An unknown endpoint id (or a path that cannot be a uid) cannot be created: 404.
-        const existing = current ?? (await loadEndpoint(store, application, endpoint_id));
-        const updated = replaceEndpoint(existing, request.body, ctx.clock());
-        await store.updateEndpoint(updated);
+        const updated = await updateEndpointWith(
+          store,
+          application,
+          endpoint_id,
+          (existing) => replaceEndpoint(existing, request.body, ctx.clock()),
+          current ?? undefined,
+        );
         return toEndpointOut(updated);
       },
     );
@@ -152,9 +164,12 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsync {
       },
       async (request) => {
         const application = await loadApplication(store, request, request.params.app_id);
-        const current = await loadEndpoint(store, application, request.params.endpoint_id);
-        const updated = patchEndpoint(current, request.body, ctx.clock());
-        await store.updateEndpoint(updated);
+        const updated = await updateEndpointWith(
+          store,
+          application,
+          request.params.endpoint_id,
+          (current) => patchEndpoint(current, request.body, ctx.clock()),
+        );
         return toEndpointOut(updated);
       },
     );

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { examplePayload } from '../../core/example-payload.ts';
 import { hasIdPrefix, UID_PATTERN } from '../../core/ids.ts';
 import { HeraldError, notFound, validationError } from '../../errors.ts';
-import { publishMessage } from '../../services/publish-message.ts';
+import { type PublishRequest, publishMessage } from '../../services/publish-message.ts';
 import type { ApplicationRecord, MessageRecord } from '../../store/records.ts';
 import type { ApiContext } from '../context.ts';
 import { ListResponse, PaginationQuery, planList, toListResponse } from '../pagination.ts';
@@ -64,6 +64,76 @@ export function toMessageOut(
   };
 }
 
+/**
+ * How a publisher named the application, for the errors about it: the API's path `app_id`,
+ * or library mode's `appId` (see src/library/message-input.ts).
+ */
+export interface ApplicationNaming {
+  /** What must be a valid uid for the application to be created: `the path`. */
+  uidHolder: string;
+  /** What `application.uid` must equal: `the app_id of the path`. */
+  uidSource: string;
+}
+
+const PATH_NAMING: ApplicationNaming = {
+  uidHolder: 'the path',
+  uidSource: 'the app_id of the path',
+};
+
+/** Refuses a message that gives its payload retention both in days and in hours. */
+export function checkRetention(body: Static<typeof MessageIn>): void {
+  if (body.payloadRetentionPeriod != null && body.payloadRetentionHours != null) {
+    throw validationError(
+      ['body', 'payloadRetentionHours'],
+      'Give payloadRetentionPeriod (days) or payloadRetentionHours, not both.',
+    );
+  }
+}
+
+/**
+ * The publish request for `body` to the application named `idOrUid`, found as `existing` (or
+ * null). A missing application is created along with the message when `body.application` is
+ * given and `idOrUid` can be its uid; otherwise a missing or internal one is `not_found`.
+ */
+export function publishRequestFor(
+  ctx: ApiContext,
+  idOrUid: string,
+  existing: ApplicationRecord | null,
+  body: Static<typeof MessageIn>,
+  naming: ApplicationNaming = PATH_NAMING,
+): PublishRequest {
+  let appId = existing?.id ?? '';
+  let application: ApplicationRecord | undefined;
+  if (existing === null && body.application != null) {
+    if (!uidPattern.test(idOrUid)) {
+      throw validationError(
+        ['path', 'app_id'],
+        `To create the application, ${naming.uidHolder} must be a valid uid (1-256 characters of a-z, A-Z, 0-9, -, _, .).`,
+      );
+    }
+    if (body.application.uid != null && body.application.uid !== idOrUid) {
+      throw validationError(
+        ['body', 'application', 'uid'],
+        `The application uid must be ${naming.uidSource}.`,
+      );
+    }
+    application = newApplication(ctx, body.application, idOrUid);
+    appId = application.id;
+  } else if (existing === null || existing.internal) {
+    throw notFound('Application', idOrUid);
+  }
+  return {
+    appId,
+    application,
+    eventType: body.eventType,
+    payload: JSON.stringify(body.payload),
+    eventId: body.eventId,
+    channels: body.channels,
+    retentionDays: body.payloadRetentionPeriod,
+    retentionHours: body.payloadRetentionHours,
+  };
+}
+
 export function messageRoutes(ctx: ApiContext): FastifyPluginAsync {
   return async (plugin) => {
     const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
@@ -91,43 +161,12 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsync {
         requireAdmin(request);
         const body = request.body;
         const idOrUid = request.params.app_id;
-        if (body.payloadRetentionPeriod != null && body.payloadRetentionHours != null) {
-          throw validationError(
-            ['body', 'payloadRetentionHours'],
-            'Give payloadRetentionPeriod (days) or payloadRetentionHours, not both.',
-          );
-        }
+        checkRetention(body);
         const publish = async (existing: ApplicationRecord | null) => {
-          let appId = existing?.id ?? '';
-          let application: ApplicationRecord | undefined;
-          if (existing === null && body.application != null) {
-            if (!uidPattern.test(idOrUid)) {
-              throw validationError(
-                ['path', 'app_id'],
-                'To create the application, the path must be a valid uid (1-256 characters of a-z, A-Z, 0-9, -, _, .).',
-              );
-            }
-            if (body.application.uid != null && body.application.uid !== idOrUid) {
-              throw validationError(
-                ['body', 'application', 'uid'],
-                'The application uid must be the app_id of the path.',
-              );
-            }
-            application = newApplication(ctx, body.application, idOrUid);
-            appId = application.id;
-          } else if (existing === null || existing.internal) {
-            throw notFound('Application', idOrUid);
-          }
-          const { message } = await publishMessage(ctx, {
-            appId,
-            application,
-            eventType: body.eventType,
-            payload: JSON.stringify(body.payload),
-            eventId: body.eventId,
-            channels: body.channels,
-            retentionDays: body.payloadRetentionPeriod,
-            retentionHours: body.payloadRetentionHours,
-          });
+          const { message } = await publishMessage(
+            ctx,
+            publishRequestFor(ctx, idOrUid, existing, body),
+          );
           return message;
         };
         const cacheable = hasIdPrefix(idOrUid, 'app');

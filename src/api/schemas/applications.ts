@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
-import { Metadata, Nullable, ThrottleRate, Timestamp, Uid } from './common.ts';
+import { Metadata, NulFreeString, Nullable, ThrottleRate, Timestamp, Uid } from './common.ts';
 
 export const ApplicationIn = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 256 }),
+    name: NulFreeString({ minLength: 1, maxLength: 256 }),
     uid: Type.Optional(Nullable(Uid)),
     throttleRate: Type.Optional(Nullable(ThrottleRate)),
     rateLimit: Type.Optional(Nullable(ThrottleRate)),
@@ -14,7 +14,7 @@ export const ApplicationIn = Type.Object(
 
 export const ApplicationPatch = Type.Object(
   {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    name: Type.Optional(NulFreeString({ minLength: 1, maxLength: 256 })),
     uid: Type.Optional(Nullable(Uid)),
     throttleRate: Type.Optional(Nullable(ThrottleRate)),
     rateLimit: Type.Optional(Nullable(ThrottleRate)),

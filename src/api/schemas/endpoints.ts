@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { AppIdParams, Metadata, Nullable, Timestamp, Uid } from './common.ts';
+import { AppIdParams, Metadata, NulFreeString, Nullable, Timestamp, Uid } from './common.ts';
 
 /** Event type names and channels share the uid alphabet (Svix: `^[a-zA-Z0-9\-_.]+$`). */
 const NAME_PATTERN = '^[a-zA-Z0-9\\-_.]+$';
@@ -31,20 +31,24 @@ export const EndpointThrottleRate = Type.Integer({
     'Messages per second to this endpoint. Null: unlimited. Stored and returned; not yet enforced by the dispatcher.',
 });
 
-export const EndpointUrl = Type.String({
+export const EndpointUrl = NulFreeString({
   minLength: 1,
   maxLength: 65_536,
   description: 'An absolute http:// or https:// URL.',
   examples: ['https://example.com/webhook/'],
 });
 
-export const EndpointSecret = Type.String({
+export const EndpointSecret = NulFreeString({
   minLength: 1,
   maxLength: 512,
   description:
     '`whsec_<base64>` (HMAC-SHA256, 24 to 75 bytes) or `whsk_<base64>` (ed25519 seed). Bare base64 is taken as a `whsec_` secret. Generated when absent or null.',
 });
 
+/**
+ * Not `NulFreeString`: names and values get the stricter checks of services/endpoint-headers.ts
+ * (which refuse NUL with every other control character), each reported at its own header.
+ */
 export const CustomHeaders = Type.Record(Type.String(), Type.String(), {
   description:
     'Headers added to every delivery (Herald extension on EndpointIn). Names are HTTP tokens; values may not contain control characters.',
@@ -62,7 +66,7 @@ export const EndpointVersion = Type.Integer({ minimum: 1, maximum: 65_535, depre
 export const EndpointIn = Type.Object(
   {
     url: EndpointUrl,
-    description: Type.Optional(Type.String({ default: '' })),
+    description: Type.Optional(NulFreeString({ default: '' })),
     uid: Type.Optional(Nullable(Uid)),
     disabled: Type.Optional(Type.Boolean({ default: false })),
     eventTypes: Type.Optional(Nullable(EventTypeNames)),
@@ -86,7 +90,7 @@ export const EndpointIn = Type.Object(
 export const EndpointPatch = Type.Object(
   {
     url: Type.Optional(EndpointUrl),
-    description: Type.Optional(Type.String()),
+    description: Type.Optional(NulFreeString()),
     uid: Type.Optional(Nullable(Uid)),
     disabled: Type.Optional(Type.Boolean()),
     eventTypes: Type.Optional(Nullable(EventTypeNames)),
@@ -141,7 +145,7 @@ export const EndpointHeadersPatchIn = Type.Object(
       }),
     ),
     deleteHeaders: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+      Type.Array(NulFreeString({ minLength: 1, maxLength: 256 }), {
         maxItems: 100,
         description: 'Names of headers to remove.',
       }),

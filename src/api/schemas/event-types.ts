@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { UID_PATTERN } from '../../core/ids.ts';
-import { Nullable, Timestamp } from './common.ts';
+import { NulFreeString, Nullable, Timestamp } from './common.ts';
 
 /** Event type names and feature flags: 1 to 256 characters of [a-zA-Z0-9-_.]. */
 export const EventTypeName = Type.String({
@@ -21,7 +21,7 @@ const Schemas = Type.Record(Type.String(), Type.Unknown(), {
   description:
     'JSON Schema of the payload, per version: `{ "1": { ... } }`. `examples` in a schema feed send-example.',
 });
-const Description = Type.String({ maxLength: 4096 });
+const Description = NulFreeString({ maxLength: 4096 });
 
 export const EventTypeNameParams = Type.Object({ event_type_name: EventTypeName });
 

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { ApplicationIn } from './applications.ts';
-import { Nullable, Timestamp, Uid } from './common.ts';
+import { NulFreeString, Nullable, Timestamp, Uid } from './common.ts';
 import { EventTypeName } from './event-types.ts';
 
 export const CHANNEL_PATTERN = '^[a-zA-Z0-9\\-_.:]{1,128}$';
@@ -57,7 +57,7 @@ export const MessageIn = Type.Object(
       ),
     ),
     tags: Type.Optional(
-      Nullable(Type.Array(Type.String(), { description: 'Accepted and ignored for now.' })),
+      Nullable(Type.Array(NulFreeString(), { description: 'Accepted and ignored for now.' })),
     ),
     application: Type.Optional(
       Nullable({

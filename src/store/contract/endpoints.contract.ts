@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EndpointRecord } from '../records.ts';
+import type { DeliveryOutcome } from '../delivery-store.ts';
+import { DeliveryStatus, type EndpointRecord } from '../records.ts';
 import type { Store } from '../store.ts';
+import { attemptWorld } from './attempt-fixtures.ts';
 import { createRecordBuilders } from './record-builders.ts';
 import { isConflict, withStore } from './support.ts';
 
 /** The endpoint storage contract every backend passes. */
 export function endpointsContract(makeStore: () => Promise<Store>): void {
   describe('endpoints store contract', () => {
-    const { anApplication, anEndpoint: endpoint } = createRecordBuilders();
+    const build = createRecordBuilders();
+    const { anApplication, anEndpoint: endpoint } = build;
 
     /** Runs `run` on a fresh store holding two applications, A and B. */
     const withApps = (run: (store: Store, appA: string, appB: string) => Promise<void>) =>
@@ -173,6 +176,129 @@ export function endpointsContract(makeStore: () => Promise<Store>): void {
         const enabled = await store.getEndpoint(appA, record.id);
         assert.equal(enabled?.disabled, false);
         assert.equal(enabled?.failingSince, null);
+      }));
+
+    it('writes an update built from an earlier read only while the endpoint is as read', () =>
+      withApps(async (store, appA) => {
+        const record = endpoint(appA, { uid: 'hook' });
+        await store.insertEndpoint(record);
+        const read = await store.getEndpoint(appA, record.id);
+        assert.ok(read !== null);
+        const first = { ...read, description: 'first', updatedAt: read.updatedAt + 1 };
+        assert.equal(await store.updateEndpoint(first, read), true);
+        // Built from the same, now stale, read: refused, and nothing of it written.
+        const stale = {
+          ...read,
+          description: 'stale',
+          secret: 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD',
+        };
+        assert.equal(await store.updateEndpoint(stale, read), false);
+        assert.deepEqual(await store.getEndpoint(appA, record.id), first);
+        // Two writes in one millisecond leave updatedAt as it was: the check still tells them apart.
+        const sameMs = { ...first, headers: { 'X-A': '1' } };
+        assert.equal(await store.updateEndpoint(sameMs, first), true);
+        assert.equal(await store.updateEndpoint({ ...first, version: 9 }, first), false);
+        assert.deepEqual(await store.getEndpoint(appA, record.id), sameMs);
+        // Each field the update writes counts, not only the one it meant to change.
+        for (const change of [
+          { uid: 'other' },
+          { url: 'http://localhost:9/x' },
+          { disabled: true },
+          { eventTypes: ['a.b'] },
+          { channels: ['c'] },
+          { throttleRate: 4 },
+          { metadata: { k: 'v' } },
+          { headers: { 'X-B': '2' } },
+          { retiredSecrets: [{ key: sameMs.secret, expiresAt: 5 }] },
+          { retrySchedule: [1, 2] },
+        ] satisfies Partial<EndpointRecord>[]) {
+          const changed = { ...sameMs, ...change };
+          assert.equal(await store.updateEndpoint(changed, sameMs), true, JSON.stringify(change));
+          assert.equal(
+            await store.updateEndpoint({ ...sameMs, description: 'late' }, sameMs),
+            false,
+          );
+          assert.equal(await store.updateEndpoint(sameMs, changed), true);
+        }
+        await store.deleteEndpoint(appA, record.id);
+        assert.equal(await store.updateEndpoint({ ...sameMs, description: 'gone' }, sameMs), false);
+        assert.equal(await store.getEndpoint(appA, record.id), null);
+      }));
+
+    it('refuses a stale update after the delivery side disabled the endpoint in the same millisecond', () =>
+      withStore(makeStore, async (store) => {
+        const world = attemptWorld(store);
+        const app = await world.app();
+        const ep = await world.endpoint(app.id);
+        const read = await store.getEndpoint(app.id, ep.id);
+        assert.ok(read !== null);
+        await world.message(app.id);
+        // A 410 recorded at the very millisecond of the endpoint's last update: whatever the
+        // backend writes to updatedAt, it cannot differ from the value read.
+        const [claimed] = await store.claimDueDeliveries({
+          now: world.now(),
+          limit: 10,
+          leaseMs: 60_000,
+          excludeEndpointIds: [],
+        });
+        assert.ok(claimed !== undefined);
+        const gone: DeliveryOutcome = {
+          kind: 'attempted',
+          deliveryId: claimed.delivery.id,
+          attempt: build.anAttempt(claimed.delivery, {
+            status: DeliveryStatus.fail,
+            responseStatusCode: 410,
+            createdAt: world.now(),
+          }),
+          next: { status: 'fail' },
+          disableEndpoint: true,
+        };
+        const effects = await store.completeDeliveries([gone], {
+          now: world.now(),
+          autoDisableFailingBefore: null,
+        });
+        assert.deepEqual(
+          effects.disabledEndpoints.map((d) => d.endpointId),
+          [ep.id],
+        );
+        // What an API node would write for a PATCH of the description built from its read.
+        const patch = { ...read, description: 'renamed', updatedAt: world.now() };
+        assert.equal(await store.updateEndpoint(patch, read), false);
+        const stored = await store.getEndpoint(app.id, ep.id);
+        assert.equal(stored?.disabled, true);
+        assert.equal(stored?.description, read.description);
+        // Built again from a fresh read, it goes through and leaves the endpoint disabled.
+        assert.ok(stored !== null && stored !== undefined);
+        const again = { ...stored, description: 'renamed', updatedAt: world.now() };
+        assert.equal(await store.updateEndpoint(again, stored), true);
+        assert.equal((await store.getEndpoint(app.id, ep.id))?.disabled, true);
+      }));
+
+    it('does not refuse an update over delivery health changes it never writes', () =>
+      withStore(makeStore, async (store) => {
+        const world = attemptWorld(store);
+        const app = await world.app();
+        const ep = await world.endpoint(app.id);
+        const read = await store.getEndpoint(app.id, ep.id);
+        assert.ok(read !== null);
+        const { message } = await world.message(app.id);
+        world.at(1000);
+        await world.attempt(await world.delivery(message.id, ep.id), {
+          statusCode: 200,
+          next: 'success',
+        });
+        const patch = { ...read, description: 'renamed', updatedAt: world.now() };
+        assert.equal(await store.updateEndpoint(patch, read), true);
+        const stored = await store.getEndpoint(app.id, ep.id);
+        assert.equal(stored?.description, 'renamed');
+        assert.equal(stored?.lastSuccessAt, world.now());
+      }));
+
+    it('finds no endpoint by an id or uid holding NUL', () =>
+      withApps(async (store, appA) => {
+        await store.insertEndpoint(endpoint(appA, { uid: 'hook' }));
+        assert.equal(await store.getEndpoint(appA, 'hook\u0000'), null);
+        assert.equal(await store.getEndpoint(appA, 'ep_\u0000'), null);
       }));
 
     it('deletes an endpoint only through its own application', () =>

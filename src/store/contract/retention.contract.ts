@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  type DeliveryRecord,
-  DeliveryStatus,
-  type MessageRecord,
-  type PageRequest,
-} from '../records.ts';
+import { DeliveryStatus, type MessageRecord, type PageRequest } from '../records.ts';
 import type { Store } from '../store.ts';
 import { createRecordBuilders, RECORD_TIME } from './record-builders.ts';
+import { retentionFixtures } from './retention-fixtures.ts';
 import { withStore } from './support.ts';
 
 const T0 = RECORD_TIME;
@@ -34,46 +30,9 @@ export function retentionContract(makeStore: () => Promise<Store>): void {
       });
     };
 
-    /** Publishes a message made at `at`; returns it with its one (pending) delivery. */
-    async function publish(
-      store: Store,
-      appId: string,
-      at: number,
-      overrides: Partial<MessageRecord> = {},
-    ): Promise<{ message: MessageRecord; delivery: DeliveryRecord | undefined }> {
+    const { publish, attempt: finish } = retentionFixtures(build, (at) => {
       now = at;
-      const message = build.aMessage(appId, { expiresAt: at + 90 * DAY, ...overrides });
-      await store.createMessage(build.aNewMessage(message));
-      const [delivery] = await store.listMessageDeliveries(message.id);
-      return { message, delivery };
-    }
-
-    /** Records one attempt of `delivery` at `at`, after which it is finished or retried. */
-    async function finish(
-      store: Store,
-      delivery: DeliveryRecord,
-      next: 'success' | 'fail' | 'retry',
-      at: number,
-    ) {
-      now = at;
-      const attempt = build.anAttempt(delivery, {
-        status: next === 'success' ? DeliveryStatus.success : DeliveryStatus.fail,
-        responseStatusCode: next === 'success' ? 200 : 500,
-      });
-      await store.completeDeliveries(
-        [
-          {
-            kind: 'attempted',
-            deliveryId: delivery.id,
-            attempt,
-            next: next === 'retry' ? { status: 'retry', dueAt: at + 365 * DAY } : { status: next },
-            disableEndpoint: false,
-          },
-        ],
-        { now: at, autoDisableFailingBefore: null },
-      );
-      return attempt;
-    }
+    });
 
     const payloadOf = async (store: Store, m: MessageRecord) =>
       (await store.getMessage(m.appId, m.id))?.payload;

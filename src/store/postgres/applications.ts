@@ -31,32 +31,41 @@ function toApplication(row: ApplicationRow): ApplicationRecord {
   };
 }
 
-function uidTaken(uid: string | null): Error {
-  return conflict(`An application with uid '${uid}' already exists.`);
+/** The values for `COLUMNS`, in order ($1 is the id). */
+function toParams(app: ApplicationRecord): unknown[] {
+  return [
+    app.id,
+    app.uid,
+    app.name,
+    app.throttleRate,
+    JSON.stringify(app.metadata),
+    app.internal,
+    app.createdAt,
+    app.updatedAt,
+  ];
 }
 
 /** Applications on PostgreSQL; deleting one cascades (in the schema) to everything it owns. */
 export function pgApplications(db: PgDatabase): ApplicationStore {
+  /** Writes `app`; a uid another application has is a conflict. */
+  async function write(sql: string, app: ApplicationRecord, params: unknown[]): Promise<void> {
+    try {
+      await db.rows(sql, params);
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw conflict(`An application with uid '${app.uid}' already exists.`);
+      }
+      throw error;
+    }
+  }
+
   return {
     async insertApplication(app) {
-      try {
-        await db.rows(
-          `INSERT INTO applications (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-          [
-            app.id,
-            app.uid,
-            app.name,
-            app.throttleRate,
-            JSON.stringify(app.metadata),
-            app.internal,
-            app.createdAt,
-            app.updatedAt,
-          ],
-        );
-      } catch (error) {
-        if (isUniqueViolation(error)) throw uidTaken(app.uid);
-        throw error;
-      }
+      await write(
+        `INSERT INTO applications (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        app,
+        toParams(app),
+      );
     },
     async getApplication(idOrUid) {
       // By id first, then by uid: an id wins even if another application has it as its uid.
@@ -78,24 +87,13 @@ export function pgApplications(db: PgDatabase): ApplicationStore {
       return toPage(rows.map(toApplication), page);
     },
     async updateApplication(app) {
-      try {
-        await db.rows(
-          `UPDATE applications SET uid = $2, name = $3, throttle_rate = $4, metadata = $5,
-             internal = $6, updated_at = $7 WHERE id = $1`,
-          [
-            app.id,
-            app.uid,
-            app.name,
-            app.throttleRate,
-            JSON.stringify(app.metadata),
-            app.internal,
-            app.updatedAt,
-          ],
-        );
-      } catch (error) {
-        if (isUniqueViolation(error)) throw uidTaken(app.uid);
-        throw error;
-      }
+      // Every value but createdAt ($7), which never changes (an unused placeholder is an error).
+      await write(
+        `UPDATE applications SET uid = $2, name = $3, throttle_rate = $4, metadata = $5,
+           internal = $6, updated_at = $7 WHERE id = $1`,
+        app,
+        toParams(app).toSpliced(6, 1),
+      );
     },
     async deleteApplication(id) {
       await db.rows('DELETE FROM applications WHERE id = $1', [id]);

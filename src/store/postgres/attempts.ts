@@ -1,12 +1,16 @@
-import { firstIdAt, type IdPrefix } from '../../core/ids.ts';
-import type {
-  AttemptListQuery,
-  AttemptStore,
-  MessageFilters,
-  StatusCodeClass,
-  TimeWindow,
-} from '../attempt-store.ts';
-import { DeliveryStatus, type MessageRecord } from '../records.ts';
+import {
+  attemptConditions,
+  Conditions,
+  endpointMessageConditions,
+  endpointStatsConditions,
+  IS_LATEST,
+  type PairColumns,
+  pairStatus,
+  recoverableConditions,
+  statusCounts,
+} from '../attempt-conditions.ts';
+import type { AttemptStore } from '../attempt-store.ts';
+import type { DeliveryStatus, MessageRecord } from '../records.ts';
 import type { PgDatabase } from './database.ts';
 import { keysetClause, toPage } from './page.ts';
 import {
@@ -25,93 +29,27 @@ import {
   toMessage,
 } from './rows.ts';
 
-/** The pair's latest delivery, joined onto a message or endpoint row. */
-interface PairColumns {
-  pair_status: DeliveryStatus;
-  pair_due_at: number | null;
-}
-
-function pairStatus(row: PairColumns) {
-  return {
-    status: row.pair_status,
-    nextAttemptAt: row.pair_status === DeliveryStatus.pending ? row.pair_due_at : null,
-  };
-}
-
-/**
- * True for the most recent delivery of its (message, endpoint) pair. Served by the
- * `deliveries_msg`/`deliveries_endpoint` indexes; a pair rarely has more than two deliveries.
- */
-const IS_LATEST = `d.id = (SELECT d2.id FROM deliveries d2
-  WHERE d2.endpoint_id = d.endpoint_id AND d2.msg_id = d.msg_id
-  ORDER BY d2.created_at DESC, d2.id DESC LIMIT 1)`;
-
-/** Collects WHERE conditions and their parameters, numbering placeholders as they come. */
-class Conditions {
-  readonly parts: string[] = [];
-  readonly params: unknown[] = [];
-  /** Some condition reads the message, joined as `m`. */
-  joinsMessage = false;
-  /** Adds `value` as a parameter and returns its placeholder (`$3`). */
+/** Conditions with numbered placeholders; a message's channels are JSONB. */
+class PgConditions extends Conditions {
   value(value: unknown): string {
     this.params.push(value);
     return `$${this.params.length}`;
   }
-  add(sql: string): this {
-    this.parts.push(sql);
-    return this;
+  protected eventTypeIn(eventTypes: readonly string[]): string {
+    return `m.event_type = ANY(${this.value([...eventTypes])}::text[])`;
   }
-  /** Ids are time-sortable, so a time window is an id range on the index already in use. */
-  window(column: string, prefix: IdPrefix, window: TimeWindow): this {
-    if (window.before !== undefined) {
-      this.add(`${column} < ${this.value(firstIdAt(prefix, window.before))}`);
-    }
-    if (window.after !== undefined) {
-      this.add(`${column} >= ${this.value(firstIdAt(prefix, window.after + 1))}`);
-    }
-    return this;
+  protected hasChannel(channel: string): string {
+    // JSONB containment: the message's channel list holds this one (null holds nothing).
+    return `m.channels @> ${this.value(JSON.stringify([channel]))}::jsonb`;
   }
-  /** Conditions on the message joined as `m`. */
-  message(filters: MessageFilters): this {
-    if (filters.eventTypes !== undefined && filters.eventTypes.length > 0) {
-      this.joinsMessage = true;
-      this.add(`m.event_type = ANY(${this.value([...filters.eventTypes])}::text[])`);
-    }
-    if (filters.channel !== undefined) {
-      this.joinsMessage = true;
-      // JSONB containment: the message's channel list holds this one (null holds nothing).
-      this.add(`m.channels @> ${this.value(JSON.stringify([filters.channel]))}::jsonb`);
-    }
-    return this;
-  }
-  get sql(): string {
-    return this.parts.join(' AND ');
-  }
-}
-
-function statusCodeRange(cls: StatusCodeClass): [number, number] {
-  return cls === 0 ? [0, 99] : [cls, cls + 99];
 }
 
 /**
  * The attempt read models on PostgreSQL: the same queries as SQLite's (`sqlite/attempts.ts`),
- * with numbered placeholders, arrays for id lists and JSONB containment for channels.
+ * on the same conditions (attempt-conditions.ts), with numbered placeholders, arrays for id
+ * lists and JSONB containment for channels.
  */
 export function pgAttempts(db: PgDatabase): AttemptStore {
-  function attemptConditions(query: AttemptListQuery): Conditions {
-    const where = new Conditions();
-    where.add(`a.app_id = ${where.value(query.appId)}`);
-    if (query.endpointId !== undefined)
-      where.add(`a.endpoint_id = ${where.value(query.endpointId)}`);
-    if (query.msgId !== undefined) where.add(`a.msg_id = ${where.value(query.msgId)}`);
-    if (query.status !== undefined) where.add(`a.status = ${where.value(query.status)}`);
-    if (query.statusCodeClass !== undefined) {
-      const [low, high] = statusCodeRange(query.statusCodeClass);
-      where.add(`a.response_status_code BETWEEN ${where.value(low)} AND ${where.value(high)}`);
-    }
-    return where.window('a.id', 'atmpt', query).message(query);
-  }
-
   async function messagesByIds(ids: string[]): Promise<Map<string, MessageRecord>> {
     const rows = await db.rows<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ANY($1::text[])`,
@@ -125,7 +63,7 @@ export function pgAttempts(db: PgDatabase): AttemptStore {
       if (query.endpointId === undefined && query.msgId === undefined) {
         throw new Error('listAttempts needs an endpointId or a msgId');
       }
-      const where = attemptConditions(query);
+      const where = attemptConditions(new PgConditions(), query);
       const k = keysetClause(page, where.params, 'a.id');
       const rows = await db.rows<AttemptRow>(
         `SELECT ${qualified(ATTEMPT_COLUMNS, 'a')} FROM attempts a
@@ -156,13 +94,7 @@ export function pgAttempts(db: PgDatabase): AttemptStore {
     },
 
     async listEndpointMessages(query, page) {
-      const where = new Conditions();
-      where
-        .add(`d.endpoint_id = ${where.value(query.endpointId)}`)
-        .add(`d.app_id = ${where.value(query.appId)}`)
-        .add(IS_LATEST);
-      if (query.status !== undefined) where.add(`d.status = ${where.value(query.status)}`);
-      where.window('d.msg_id', 'msg', query).message(query);
+      const where = endpointMessageConditions(new PgConditions(), query);
       const k = keysetClause(page, where.params, 'd.msg_id');
       const rows = await db.rows<MessageRow & PairColumns>(
         `SELECT ${qualified(MESSAGE_COLUMNS, 'm')}, d.status AS pair_status, d.due_at AS pair_due_at
@@ -192,26 +124,12 @@ export function pgAttempts(db: PgDatabase): AttemptStore {
     },
 
     async getEndpointStats(appId, endpointId, window) {
-      const where = new Conditions();
-      where
-        .add(`d.endpoint_id = ${where.value(endpointId)}`)
-        .add(`d.app_id = ${where.value(appId)}`)
-        .add(IS_LATEST)
-        .window('d.msg_id', 'msg', {
-          before: window.until,
-          after: window.since === undefined ? undefined : window.since - 1,
-        });
+      const where = endpointStatsConditions(new PgConditions(), appId, endpointId, window);
       const rows = await db.rows<{ status: DeliveryStatus; n: number }>(
         `SELECT d.status AS status, count(*) AS n FROM deliveries d WHERE ${where.sql} GROUP BY d.status`,
         where.params,
       );
-      const count = (status: DeliveryStatus) => rows.find((r) => r.status === status)?.n ?? 0;
-      return {
-        success: count(DeliveryStatus.success),
-        pending: count(DeliveryStatus.pending),
-        sending: count(DeliveryStatus.sending),
-        fail: count(DeliveryStatus.fail),
-      };
+      return statusCounts(rows);
     },
 
     async getLatestDelivery(appId, msgId, endpointId) {
@@ -224,14 +142,7 @@ export function pgAttempts(db: PgDatabase): AttemptStore {
     },
 
     async listRecoverableMessageIds(query) {
-      const where = new Conditions();
-      where
-        .add(`d.endpoint_id = ${where.value(query.endpointId)}`)
-        .add(`d.app_id = ${where.value(query.appId)}`)
-        .add(`d.status = ${where.value(DeliveryStatus.fail)}`)
-        .add(IS_LATEST)
-        .window('d.msg_id', 'msg', { before: query.until, after: query.since - 1 });
-      if (query.afterMsgId !== undefined) where.add(`d.msg_id > ${where.value(query.afterMsgId)}`);
+      const where = recoverableConditions(new PgConditions(), query);
       const limit = where.value(query.limit);
       const rows = await db.rows<{ id: string }>(
         `SELECT d.msg_id AS id FROM deliveries d WHERE ${where.sql} ORDER BY d.msg_id LIMIT ${limit}`,

@@ -34,7 +34,8 @@ export interface PgDatabase {
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   /**
    * A dedicated connection outside the pool (LISTEN, migrations), with the same settings;
-   * `unbounded` drops the statement timeouts (migrations).
+   * `unbounded` drops the statement timeouts (migrations). Connection errors are the driver's
+   * own, untranslated.
    */
   connect(options?: { unbounded?: boolean }): Promise<pg.Client>;
   close(): Promise<void>;
@@ -156,11 +157,9 @@ export function createPgDatabase(options: PostgresOptions): PgDatabase {
     async connect(connectOptions = {}) {
       const client = new pg.Client(clientConfig(options, connectOptions.unbounded === true));
       client.on('error', () => {});
-      try {
-        await client.connect();
-      } catch (error) {
-        throw translatePgError(error);
-      }
+      // The driver's own error (`connect ECONNREFUSED 127.0.0.1:5432`, say): this serves start-up
+      // and background connections, whose logs should say what failed, not answer a request.
+      await client.connect();
       return client;
     },
     async close() {

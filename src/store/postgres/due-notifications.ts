@@ -26,7 +26,11 @@ export interface DueNotifications {
    * unsubscribe function.
    */
   listen(listener: (earliestDueAt: number) => void): () => void;
-  /** Drops every subscriber and closes the LISTEN connection. */
+  /**
+   * Drops every subscriber and closes the LISTEN connection. Never hangs: it waits at most for
+   * an attempt to open the connection to end (`establishMs`) and for the server's goodbye
+   * (`closeMs`).
+   */
   close(): Promise<void>;
 }
 
@@ -39,6 +43,17 @@ const RETRY_MAX_MS = 5_000;
  */
 const HEARTBEAT_MS = 15_000;
 const HEARTBEAT_TIMEOUT_MS = 10_000;
+
+/** Deadlines on the LISTEN connection, so a server that stops answering never hangs us. */
+export interface DueNotificationTimeouts {
+  /**
+   * Longest wait to open it (connect, then LISTEN); after that the attempt is abandoned (a
+   * connection that opens later is closed at once) and retried. Default 10 s.
+   */
+  establishMs?: number;
+  /** Longest wait for the server to see a closing connection off before its socket is dropped. Default 2 s. */
+  closeMs?: number;
+}
 /** PostgreSQL's identifier limit (NAMEDATALEN - 1); longer channel names are refused. */
 const MAX_CHANNEL_BYTES = 63;
 
@@ -49,7 +64,12 @@ export function dueChannel(schema: string): string {
   return `herald_due_${createHash('sha256').update(schema).digest('hex').slice(0, 40)}`;
 }
 
-export function createDueNotifications(db: PgDatabase): DueNotifications {
+export function createDueNotifications(
+  db: PgDatabase,
+  timeouts: DueNotificationTimeouts = {},
+): DueNotifications {
+  const establishMs = timeouts.establishMs ?? 10_000;
+  const closeMs = timeouts.closeMs ?? 2_000;
   const channel = dueChannel(db.options.schema);
   const listeners = new Set<(earliestDueAt: number) => void>();
   let client: pg.Client | null = null;
@@ -58,6 +78,8 @@ export function createDueNotifications(db: PgDatabase): DueNotifications {
   let heartbeatTimer: NodeJS.Timeout | null = null;
   let failures = 0;
   let closed = false;
+  /** Connections being closed, which `close()` waits for. */
+  const closing = new Set<Promise<void>>();
 
   function tell(earliestDueAt: number): void {
     for (const listener of [...listeners]) {
@@ -81,12 +103,26 @@ export function createDueNotifications(db: PgDatabase): DueNotifications {
     });
   }
 
+  /**
+   * Opens the LISTEN connection within `establishMs`. Past that (a server that accepts and then
+   * never answers) the attempt is given up and retried like a failure; a connection that still
+   * opens later is closed as soon as it does.
+   */
   async function establish(): Promise<void> {
+    const deadline = expireAfter(establishMs);
+    let abandoned = false;
+    const opening = db.connect();
+    opening.then(
+      (late) => {
+        if (abandoned) void closeClient(late);
+      },
+      () => {},
+    );
     let opened: pg.Client | null = null;
     try {
-      opened = await db.connect();
+      opened = await Promise.race([opening, deadline.expired]);
       if (!wanted()) {
-        await opened.end().catch(() => {});
+        await closeClient(opened);
         return;
       }
       const current = opened;
@@ -98,14 +134,21 @@ export function createDueNotifications(db: PgDatabase): DueNotifications {
       current.on('error', () => lost(current));
       current.on('end', () => lost(current));
       client = current;
-      await current.query(`LISTEN ${quoteIdent(channel)}`);
+      await Promise.race([current.query(`LISTEN ${quoteIdent(channel)}`), deadline.expired]);
       if (client !== current) return; // lost while LISTEN was on its way
       failures = 0;
       startHeartbeat(current);
       tell(Number.MIN_SAFE_INTEGER);
     } catch {
-      if (opened !== null && client === opened) lost(opened);
-      else scheduleRetry();
+      abandoned = true;
+      if (opened !== null && client === opened) {
+        lost(opened);
+      } else {
+        if (opened !== null) void closeClient(opened);
+        scheduleRetry();
+      }
+    } finally {
+      deadline.cancel();
     }
   }
 
@@ -114,8 +157,27 @@ export function createDueNotifications(db: PgDatabase): DueNotifications {
     if (client !== which) return;
     client = null;
     stopHeartbeat();
-    which.end().catch(() => {});
+    void closeClient(which);
     scheduleRetry();
+  }
+
+  /**
+   * Ends a connection politely, but drops its socket if the server has not seen it off within
+   * `closeMs` (a black-holed server never does), so closing never hangs.
+   */
+  function closeClient(which: pg.Client): Promise<void> {
+    const done = (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, closeMs);
+      });
+      await Promise.race([which.end().catch(() => {}), gaveUp]);
+      clearTimeout(timer);
+      which.connection.stream.destroy();
+    })();
+    closing.add(done);
+    void done.finally(() => closing.delete(done));
+    return done;
   }
 
   function scheduleRetry(): void {
@@ -148,7 +210,10 @@ export function createDueNotifications(db: PgDatabase): DueNotifications {
     heartbeatTimer = null;
   }
 
-  /** Closes the connection once nobody listens (or on close). */
+  /**
+   * Closes the connection once nobody listens (or on close). Bounded: an attempt to open it
+   * ends within `establishMs`, and closing within `closeMs`.
+   */
   async function disconnect(): Promise<void> {
     if (retryTimer !== null) clearTimeout(retryTimer);
     retryTimer = null;
@@ -161,7 +226,7 @@ export function createDueNotifications(db: PgDatabase): DueNotifications {
     stopHeartbeat();
     const open = client;
     client = null;
-    if (open !== null) await open.end().catch(() => {});
+    if (open !== null) await closeClient(open);
   }
 
   return {
@@ -184,6 +249,18 @@ export function createDueNotifications(db: PgDatabase): DueNotifications {
       closed = true;
       listeners.clear();
       await disconnect();
+      await Promise.all(closing);
     },
   };
+}
+
+/** A promise that rejects after `ms` unless cancelled first. */
+function expireAfter(ms: number): { expired: Promise<never>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  // Nobody may be racing it when it fires; that must not count as an unhandled rejection.
+  expired.catch(() => {});
+  return { expired, cancel: () => clearTimeout(timer) };
 }

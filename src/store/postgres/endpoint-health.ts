@@ -28,7 +28,8 @@ export interface HealthChange {
  * - a 410 disables an enabled endpoint ("gone");
  * - an exhausted delivery (not a 410) starts `failing_since` if unset, then disables the endpoint
  *   if it is still enabled and has been failing since before `autoDisableBefore` ("failing").
- * Computed here so a batch costs one UPDATE for all its endpoints. `current` holds every
+ * Computed here so a batch costs one UPDATE for all its endpoints. `attempts` are the batch's
+ * applied attempts only (never stale ones: see `DeliveryOutcome`). `current` holds every
  * endpoint the batch touches, read under a row lock; one missing there was deleted and is left
  * out. Only changes that write something are returned.
  */
@@ -89,12 +90,4 @@ export function applyEndpointHealth(
       disable,
     }));
   return { changes, disabled };
-}
-
-/**
- * The endpoints a batch touches, in id order: the order they are locked in, so two nodes
- * completing batches for the same endpoints never wait on each other in a cycle.
- */
-export function endpointsTouched(attempts: readonly Attempted[]): string[] {
-  return [...new Set(attempts.map((a) => a.attempt.endpointId))].sort();
 }

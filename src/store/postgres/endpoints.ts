@@ -1,5 +1,5 @@
 import { conflict } from '../../errors.ts';
-import type { EndpointStore } from '../endpoint-store.ts';
+import { type EndpointStore, endpointRevision } from '../endpoint-store.ts';
 import type { EndpointRecord } from '../records.ts';
 import { isUniqueViolation, type PgDatabase } from './database.ts';
 import { keysetClause, toPage } from './page.ts';
@@ -89,6 +89,9 @@ export function pgEndpoints(db: PgDatabase): EndpointStore {
       }
     },
     async getEndpoint(appId, idOrUid) {
+      // No id or uid holds NUL, which PostgreSQL text cannot even be compared with: found nothing,
+      // as on SQLite, rather than an error.
+      if (idOrUid.includes('\u0000') || appId.includes('\u0000')) return null;
       // By id first, then by uid: an id wins even if another endpoint has it as its uid.
       const rows = await db.rows<EndpointRow>(
         `SELECT ${ENDPOINT_COLUMNS} FROM endpoints WHERE app_id = $1 AND (id = $2 OR uid = $2)
@@ -122,9 +125,28 @@ export function pgEndpoints(db: PgDatabase): EndpointStore {
       );
       return rows.map(toEndpoint);
     },
-    async updateEndpoint(endpoint) {
+    async updateEndpoint(endpoint, expected) {
       try {
-        await db.rows(UPDATE, updateParams(endpoint));
+        if (expected === undefined) {
+          return (await db.rows(`${UPDATE} RETURNING id`, updateParams(endpoint))).length === 1;
+        }
+        // The optimistic update: lock the row, compare it with the record the update was built
+        // from, then write. `FOR NO KEY UPDATE` waits for a delivery batch holding the row
+        // (which locks it the same way) and lets publishes' foreign-key checks through.
+        return await db.transaction(async (client) => {
+          const { rows } = await client.query<EndpointRow>(
+            `SELECT ${ENDPOINT_COLUMNS} FROM endpoints WHERE id = $1 FOR NO KEY UPDATE`,
+            [endpoint.id],
+          );
+          const row = rows[0];
+          if (
+            row === undefined ||
+            endpointRevision(toEndpoint(row)) !== endpointRevision(expected)
+          ) {
+            return false;
+          }
+          return (await client.query(UPDATE, updateParams(endpoint))).rowCount === 1;
+        });
       } catch (error) {
         if (isUniqueViolation(error)) throw uidTaken(endpoint.uid);
         throw error;

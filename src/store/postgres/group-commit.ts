@@ -1,6 +1,18 @@
 /** One call's own result within a batch. */
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
+/** How big one batch may grow. */
+export interface BatchLimits<I> {
+  /** Most calls in one batch. Default 500. */
+  maxBatch?: number;
+  /**
+   * Most bytes in one batch, as `sizeOf` counts them (a batch always takes at least one call,
+   * whatever its size). Keeps a batch of large calls within what one statement can carry.
+   */
+  maxBytes?: number;
+  sizeOf?: (input: I) => number;
+}
+
 interface Waiting<I, O> {
   input: I;
   resolve: (value: O) => void;
@@ -20,18 +32,34 @@ interface Waiting<I, O> {
  */
 export function groupCommit<I, O>(
   writeBatch: (inputs: readonly I[]) => Promise<Settled<O>[]>,
-  maxBatch = 500,
+  limits: BatchLimits<I> = {},
 ): (input: I) => Promise<O> {
+  const maxBatch = limits.maxBatch ?? 500;
+  const maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
+  const sizeOf = limits.sizeOf ?? (() => 0);
   let waiting: Waiting<I, O>[] = [];
   let scheduled = false;
   let writing = false;
+
+  /** The longest run of waiting calls within both limits (at least one call). */
+  function nextBatch(): Waiting<I, O>[] {
+    let bytes = 0;
+    let count = 0;
+    for (const w of waiting) {
+      if (count === maxBatch) break;
+      bytes += sizeOf(w.input);
+      if (count > 0 && bytes > maxBytes) break;
+      count++;
+    }
+    return waiting.slice(0, count);
+  }
 
   async function flush(): Promise<void> {
     scheduled = false;
     writing = true;
     try {
       while (waiting.length > 0) {
-        const batch = waiting.slice(0, maxBatch);
+        const batch = nextBatch();
         waiting = waiting.slice(batch.length);
         let settled: Settled<O>[];
         try {

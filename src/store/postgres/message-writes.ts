@@ -32,6 +32,12 @@ interface Plan {
  * check and the insert raises a foreign-key error, which aborts the transaction (callers fall
  * back to one message per transaction then).
  *
+ * Locks: only the KEY SHARE locks of foreign-key checks (on the applications, the endpoints and
+ * its own new messages), never an UPDATE lock, and it writes only new rows. Those locks wait
+ * only for a delete of that very row, which waits for nothing this transaction holds (its new
+ * rows are invisible to the delete's cascades), and they block only deletes. So a publish
+ * forms no lock cycle with recording outcomes (deliveries.ts), with claims, or with deletes.
+ *
  * Reads nothing through the connection's type parsers beyond text and booleans, and names its
  * tables with their schema, so it works on a caller's own connection (library mode).
  */

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { firstIdAt } from '../../core/ids.ts';
 import { HeraldError, notFound } from '../../errors.ts';
 import type { CreatedMessage, MessageStore, NewMessage } from '../message-store.ts';
@@ -24,6 +25,24 @@ import {
 
 /** How far a message id's embedded time may trail its `createdAt` (see MessageFilter). */
 const ID_TIME_SLACK_MS = 5_000;
+
+/**
+ * Most bytes of messages in one group-commit batch, so a batch of large payloads stays far
+ * below PostgreSQL's 1 GB limit on one parameter (each column goes as one array parameter).
+ */
+const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+
+/**
+ * An upper bound on what a message adds to a batch's parameters: a UTF-16 code unit takes at
+ * most 3 bytes in UTF-8, and at most 2 once escaped in an array literal; plus room for its
+ * other columns.
+ */
+function batchBytes(input: NewMessage): number {
+  return (input.message.payload?.length ?? 0) * 3 + 1024;
+}
+
+/** How long to look for the messages of a batch whose COMMIT went unanswered. */
+const COMMIT_CHECK_TIMEOUT_MS = 2_000;
 
 /**
  * Stores one message and its deliveries using the caller's connection, inside the caller's
@@ -76,13 +95,32 @@ function explainWriteError(error: unknown, input: NewMessage): unknown {
 export function pgMessages(db: PgDatabase, due: DueNotifications): MessageStore {
   const schema = db.options.schema;
 
-  /** One transaction for the batch, with one NOTIFY for all its deliveries. */
+  /**
+   * One transaction for the batch, with one NOTIFY for all its deliveries.
+   *
+   * A connection lost during COMMIT leaves its outcome unknown: the messages may be stored.
+   * Answering 503 then would invite a retry, and a retry without an idempotency key would
+   * store them twice. Herald made the message ids, so it looks them up on a fresh connection:
+   * found (the transaction is atomic, so all of them are), the results stand. Not found, or
+   * the look-up fails too: the 503 stands.
+   */
   async function writeInOneTransaction(inputs: readonly NewMessage[]) {
-    return db.transaction(async (client) => {
-      const written = await writeMessages(client, schema, inputs);
-      if (written.earliestDueAt !== null) await due.notify(client, written.earliestDueAt);
-      return written.results;
-    });
+    let written: Awaited<ReturnType<typeof writeMessages>> | undefined;
+    try {
+      return await db.transaction(async (client) => {
+        written = undefined;
+        const result = await writeMessages(client, schema, inputs);
+        if (result.earliestDueAt !== null) await due.notify(client, result.earliestDueAt);
+        // Set last: from here on only the COMMIT is left.
+        written = result;
+        return result.results;
+      });
+    } catch (error) {
+      if (written === undefined || !isUnavailable(error)) throw error;
+      const ids = written.results.flatMap((r) => (r.ok ? [r.value.message.id] : []));
+      if (ids.length > 0 && (await storedAfterAll(db, ids))) return written.results;
+      throw error;
+    }
   }
 
   /** A message on its own; an endpoint deleted under a fan-out is re-read once. */
@@ -118,7 +156,7 @@ export function pgMessages(db: PgDatabase, due: DueNotifications): MessageStore 
   }
 
   return {
-    createMessage: groupCommit(writeBatch),
+    createMessage: groupCommit(writeBatch, { maxBytes: MAX_BATCH_BYTES, sizeOf: batchBytes }),
     async getMessage(appId, idOrEventId) {
       const rows = await db.rows<MessageRow>(
         `(SELECT ${MESSAGE_COLUMNS} FROM messages WHERE app_id = $1 AND id = $2)
@@ -174,4 +212,45 @@ export function pgMessages(db: PgDatabase, due: DueNotifications): MessageStore 
 /** `translatePgError` already made it a 503 (a connection error or a statement timeout). */
 function isUnavailable(error: unknown): boolean {
   return error instanceof HeraldError && error.code === 'service_unavailable';
+}
+
+/**
+ * Whether any of `ids` is stored, asked on a connection of its own (the pool's may be as dead
+ * as the one that failed) within `COMMIT_CHECK_TIMEOUT_MS`. False when that cannot be told.
+ */
+async function storedAfterAll(db: PgDatabase, ids: readonly string[]): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), COMMIT_CHECK_TIMEOUT_MS);
+  });
+  let opened: pg.Client | undefined;
+  let answered = false;
+  let over = false;
+  const look = (async () => {
+    opened = await db.connect();
+    if (over) return undefined;
+    const { rows } = await opened.query(
+      'SELECT 1 FROM messages WHERE id = ANY($1::text[]) LIMIT 1',
+      [ids],
+    );
+    answered = true;
+    return rows.length > 0;
+  })().catch(() => undefined);
+  try {
+    return (await Promise.race([look, gaveUp])) === true;
+  } finally {
+    over = true;
+    clearTimeout(timer);
+    // Done with it either way: closed politely if it answered, else dropped (a query still
+    // hanging, or a connection that opens after the deadline).
+    let closed = false;
+    const close = () => {
+      if (opened === undefined || closed) return;
+      closed = true;
+      if (answered) void opened.end().catch(() => {});
+      else opened.connection.stream.destroy();
+    };
+    close();
+    void look.then(close);
+  }
 }

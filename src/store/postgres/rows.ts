@@ -1,12 +1,4 @@
-import type {
-  AttemptRecord,
-  DeliveryRecord,
-  DeliveryStatus,
-  EndpointRecord,
-  MessageRecord,
-  RetiredSecret,
-  TriggerType,
-} from '../records.ts';
+import type { EndpointRecord, MessageRecord, RetiredSecret } from '../records.ts';
 
 /**
  * Row shapes as Herald's PostgreSQL connections return them, with their mappers and column
@@ -112,35 +104,8 @@ export const DELIVERY_COLUMNS =
   'id, msg_id, endpoint_id, app_id, status, trigger_type, attempt_count, due_at, ' +
   'last_attempt_at, created_at, updated_at';
 
-export interface DeliveryRow {
-  id: string;
-  msg_id: string;
-  endpoint_id: string;
-  app_id: string;
-  status: DeliveryStatus;
-  trigger_type: TriggerType;
-  attempt_count: number;
-  due_at: number | null;
-  last_attempt_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
-
-export function toDelivery(row: DeliveryRow): DeliveryRecord {
-  return {
-    id: row.id,
-    msgId: row.msg_id,
-    endpointId: row.endpoint_id,
-    appId: row.app_id,
-    status: row.status,
-    triggerType: row.trigger_type,
-    attemptCount: row.attempt_count,
-    dueAt: row.due_at,
-    lastAttemptAt: row.last_attempt_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
+// Delivery and attempt rows read the same as on SQLite, so both backends share their mappers.
+export { type DeliveryRow, toDelivery } from '../row-mappers.ts';
 
 // Attempts -----------------------------------------------------------------------------------
 
@@ -148,34 +113,4 @@ export const ATTEMPT_COLUMNS =
   'id, delivery_id, msg_id, endpoint_id, app_id, url, status, response_status_code, response, ' +
   'response_duration_ms, trigger_type, created_at';
 
-export interface AttemptRow {
-  id: string;
-  delivery_id: string;
-  msg_id: string;
-  endpoint_id: string;
-  app_id: string;
-  url: string;
-  status: DeliveryStatus;
-  response_status_code: number;
-  response: string;
-  response_duration_ms: number;
-  trigger_type: TriggerType;
-  created_at: number;
-}
-
-export function toAttempt(row: AttemptRow): AttemptRecord {
-  return {
-    id: row.id,
-    deliveryId: row.delivery_id,
-    msgId: row.msg_id,
-    endpointId: row.endpoint_id,
-    appId: row.app_id,
-    url: row.url,
-    status: row.status,
-    responseStatusCode: row.response_status_code,
-    response: row.response,
-    responseDurationMs: row.response_duration_ms,
-    triggerType: row.trigger_type,
-    createdAt: row.created_at,
-  };
-}
+export { type AttemptRow, toAttempt } from '../row-mappers.ts';

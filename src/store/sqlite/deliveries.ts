@@ -1,9 +1,10 @@
 import type Database from 'better-sqlite3';
-import type {
-  CompletionEffects,
-  DeliveryOutcome,
-  DeliveryStore,
-  DisabledEndpoint,
+import {
+  type CompletionEffects,
+  type DeliveryOutcome,
+  type DeliveryStore,
+  type DisabledEndpoint,
+  outcomeApplies,
 } from '../delivery-store.ts';
 import { type DeliveryRecord, DeliveryStatus } from '../records.ts';
 import { withoutCommitSync } from './database.ts';
@@ -18,8 +19,9 @@ export { type DeliveryRow, prepareDeliveryInsert, toDelivery } from './delivery-
  * is the cost, so the dispatcher hands over many deliveries at once.
  */
 export function sqliteDeliveries(db: Database.Database): DeliveryStore {
+  // An attempt already logged is skipped, as on PostgreSQL (a batch written again).
   const insertAttempt = db.prepare(
-    `INSERT INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status, response_status_code,
+    `INSERT OR IGNORE INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status, response_status_code,
        response, response_duration_ms, trigger_type, created_at)
      VALUES (@id, @deliveryId, @msgId, @endpointId, @appId, @url, @status, @responseStatusCode,
        @response, @responseDurationMs, @triggerType, @createdAt)`,
@@ -49,6 +51,7 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
     'UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ? AND disabled = 0 RETURNING id, app_id',
   );
   const byId = db.prepare('SELECT * FROM deliveries WHERE id = ?');
+  const stateOf = db.prepare('SELECT status, due_at FROM deliveries WHERE id = ?');
   const insertDelivery = prepareDeliveryInsert(db);
 
   const completeTx = db.transaction(
@@ -67,7 +70,23 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
           disabled.push({ endpointId: r.id, appId: r.app_id, reason });
         }
       };
-      for (const outcome of outcomes) {
+      const stale: number[] = [];
+      for (const [index, outcome] of outcomes.entries()) {
+        // The same fencing as on PostgreSQL (see `DeliveryOutcome`). One process owns the
+        // file, but its own claim may still have lapsed under a stalled attempt and been
+        // taken again.
+        const row = stateOf.get(outcome.deliveryId) as
+          | { status: DeliveryStatus; due_at: number | null }
+          | undefined;
+        // The delivery is gone: its endpoint, message or application was deleted while the
+        // attempt ran. There is nothing left to record the attempt against.
+        if (row === undefined) continue;
+        if (!outcomeApplies(outcome, { status: row.status, dueAt: row.due_at })) {
+          // Stale: only the attempt log shows it, since it was sent.
+          if (outcome.kind === 'attempted') insertAttempt.run(outcome.attempt);
+          stale.push(index);
+          continue;
+        }
         if (outcome.kind === 'released') {
           release.run(outcome.dueAt, now, outcome.deliveryId);
           continue;
@@ -83,16 +102,13 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
             : next.status === 'retry'
               ? DeliveryStatus.pending
               : DeliveryStatus.fail;
-        const settled = settle.run(
+        settle.run(
           status,
           next.status === 'retry' ? next.dueAt : null,
           attempt.createdAt,
           now,
           outcome.deliveryId,
         );
-        // The delivery is gone: its endpoint, message or application was deleted while the
-        // attempt ran. There is nothing left to record the attempt against.
-        if (settled.changes === 0) continue;
         insertAttempt.run(attempt);
         if (next.status === 'success' && !healthy.has(attempt.endpointId)) {
           endpointSucceeded.run(now, attempt.endpointId);
@@ -107,7 +123,7 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
           }
         }
       }
-      return { disabledEndpoints: disabled };
+      return { disabledEndpoints: disabled, staleOutcomes: stale };
     },
   );
 
@@ -118,7 +134,7 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
   return {
     ...sqliteDeliveryClaims(db),
     async completeDeliveries(outcomes, options) {
-      if (outcomes.length === 0) return { disabledEndpoints: [] };
+      if (outcomes.length === 0) return { disabledEndpoints: [], staleOutcomes: [] };
       return withoutCommitSync(db, () =>
         completeTx.immediate(outcomes, options.now, options.autoDisableFailingBefore),
       );

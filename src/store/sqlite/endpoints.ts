@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { conflict } from '../../errors.ts';
-import type { EndpointStore } from '../endpoint-store.ts';
+import { type EndpointStore, endpointRevision } from '../endpoint-store.ts';
 import type { EndpointRecord, RetiredSecret } from '../records.ts';
 import { isUniqueViolation, parseJsonColumn } from './database.ts';
 import { keysetClause, toPage } from './page.ts';
@@ -113,6 +113,21 @@ export function sqliteEndpoints(db: Database.Database): EndpointStore {
   const byUid = db.prepare('SELECT * FROM endpoints WHERE app_id = ? AND uid = ?');
   const active = db.prepare('SELECT * FROM endpoints WHERE app_id = ? AND disabled = 0');
   const remove = db.prepare('DELETE FROM endpoints WHERE app_id = ? AND id = ?');
+  const rowById = db.prepare('SELECT * FROM endpoints WHERE id = ?');
+  /**
+   * The optimistic update: compare the stored row with the record the update was built from,
+   * then write, in one transaction (nothing can come in between: this process owns the file and
+   * better-sqlite3 runs the whole function synchronously).
+   */
+  const updateIfUnchanged = db.transaction(
+    (params: ReturnType<typeof toParams>, expected: EndpointRecord): boolean => {
+      const row = rowById.get(params.id) as EndpointRow | undefined;
+      if (row === undefined || endpointRevision(toEndpoint(row)) !== endpointRevision(expected)) {
+        return false;
+      }
+      return update.run(params).changes === 1;
+    },
+  );
   const uidTaken = (uid: string | null) =>
     conflict(`An endpoint with uid '${uid}' already exists in this application.`);
 
@@ -153,9 +168,10 @@ export function sqliteEndpoints(db: Database.Database): EndpointStore {
     async listActiveEndpoints(appId) {
       return (active.all(appId) as EndpointRow[]).map((row) => toEndpoint(row));
     },
-    async updateEndpoint(endpoint) {
+    async updateEndpoint(endpoint, expected) {
       try {
-        update.run(toParams(endpoint));
+        if (expected === undefined) return update.run(toParams(endpoint)).changes === 1;
+        return updateIfUnchanged.immediate(toParams(endpoint), expected);
       } catch (error) {
         if (isUniqueViolation(error)) throw uidTaken(endpoint.uid);
         throw error;

@@ -1,4 +1,4 @@
-import type { Page, PageRequest } from '../records.ts';
+import type { PageRequest } from '../records.ts';
 
 /**
  * The SQL fragments for keyset pagination on a text key column, e.g.
@@ -19,7 +19,4 @@ export function keysetClause(
   return { where, order: ascending ? 'ASC' : 'DESC', params, limit: page.limit + 1 };
 }
 
-export function toPage<T>(rows: T[], page: PageRequest): Page<T> {
-  const done = rows.length <= page.limit;
-  return { items: done ? rows : rows.slice(0, page.limit), done };
-}
+export { toPage } from '../pages.ts';

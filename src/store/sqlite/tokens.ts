@@ -1,26 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { TokenKind, TokenRecord } from '../records.ts';
+import type { TokenRecord } from '../records.ts';
+import { type TokenRow, toToken } from '../row-mappers.ts';
 import type { TokenStore } from '../token-store.ts';
-
-interface TokenRow {
-  id: string;
-  kind: TokenKind;
-  hash: string;
-  app_id: string | null;
-  created_at: number;
-  expires_at: number | null;
-}
-
-function toToken(row: TokenRow): TokenRecord {
-  return {
-    id: row.id,
-    kind: row.kind,
-    hash: row.hash,
-    appId: row.app_id,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-  };
-}
 
 export function sqliteTokens(db: Database.Database): TokenStore {
   const insert = db.prepare(
