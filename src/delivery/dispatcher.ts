@@ -164,13 +164,26 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     for (const item of claimed) {
       const { delivery, endpoint, message } = item;
       const leaseUntil = claimLease(item);
+      const parents = { appId: delivery.appId, endpointId: delivery.endpointId };
       if (state !== 'running') {
-        outcomes.add({ kind: 'released', deliveryId: delivery.id, leaseUntil, dueAt: now });
+        outcomes.add({
+          kind: 'released',
+          deliveryId: delivery.id,
+          leaseUntil,
+          dueAt: now,
+          ...parents,
+        });
       } else if (endpoint.disabled || message.payload === null) {
-        outcomes.add({ kind: 'dropped', deliveryId: delivery.id, leaseUntil });
+        outcomes.add({ kind: 'dropped', deliveryId: delivery.id, leaseUntil, ...parents });
       } else if (!slots.hasRoom(endpoint.id)) {
         // Only when a backend ignores `perEndpointLimit`: hand it back, due now.
-        outcomes.add({ kind: 'released', deliveryId: delivery.id, leaseUntil, dueAt: now });
+        outcomes.add({
+          kind: 'released',
+          deliveryId: delivery.id,
+          leaseUntil,
+          dueAt: now,
+          ...parents,
+        });
       } else {
         attempts.start(item, message.payload);
       }
@@ -260,6 +273,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           deliveryId: claimed.delivery.id,
           leaseUntil: claimLease(claimed),
           dueAt: now,
+          appId: claimed.delivery.appId,
+          endpointId: claimed.delivery.endpointId,
         });
       }
       if (unfinished.length > 0) {

@@ -76,9 +76,24 @@ export type DeliveryOutcome =
    * Claimed but not sent (endpoint at its concurrency cap, or shutting down): due again at
    * `dueAt`. Never changes a delivery that is no longer `sending`, with or without a token.
    */
-  | { kind: 'released'; deliveryId: string; leaseUntil?: number | undefined; dueAt: number }
+  | ({
+      kind: 'released';
+      deliveryId: string;
+      leaseUntil?: number | undefined;
+      dueAt: number;
+    } & Parents)
   /** Cannot be sent (endpoint disabled, payload expunged): marked failed without an attempt. */
-  | { kind: 'dropped'; deliveryId: string; leaseUntil?: number | undefined };
+  | ({ kind: 'dropped'; deliveryId: string; leaseUntil?: number | undefined } & Parents);
+
+/**
+ * The application and endpoint of an outcome's delivery, when the caller knows them (the
+ * dispatcher does, from the claim): a backend may then lock them without looking the delivery
+ * up first. They must be the delivery's own. An attempted outcome names them in its attempt.
+ */
+interface Parents {
+  appId?: string | undefined;
+  endpointId?: string | undefined;
+}
 
 /**
  * Whether `outcome` may change its delivery, as it stands now (with the earlier outcomes of the

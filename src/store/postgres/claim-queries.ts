@@ -1,5 +1,13 @@
 import { DeliveryStatus } from '../records.ts';
-import { DELIVERY_COLUMNS, qualified } from './rows.ts';
+import {
+  aliased,
+  DELIVERY_COLUMNS,
+  ENDPOINT_COLUMNS,
+  ENDPOINT_PREFIX,
+  MESSAGE_COLUMNS,
+  MESSAGE_PREFIX,
+  qualified,
+} from './rows.ts';
 
 /**
  * The SQL of claiming, one builder per way of picking rows. Every claim is ONE statement (atomic
@@ -27,13 +35,31 @@ function parameters() {
 }
 
 /**
- * Marks the rows of a CTE `picked (id, due_at)` as claimed; returns them with the due time they
- * were picked at (their `due_at` is now the lease end).
+ * Marks the rows of a CTE `picked (ctid, id, due_at)` as claimed and returns them (in no
+ * order), each joined with its message and, on the first row of each endpoint only (the others
+ * carry NULLs there), its endpoint, so a claim is one round trip:
+ * - the UPDATE finds the picked rows by `ctid` (a TID scan): joined by id, the planner hashes
+ *   the picked rows and scans the whole table when it is small (measured: 10 M rows read to
+ *   deliver 20,000 messages). The ctid is the locked row version's, and the row stays locked
+ *   until the statement's transaction ends, so it cannot move meanwhile; the queue condition is
+ *   checked again all the same, so at worst a row is left for the next claim, never taken twice;
+ * - each message through its primary key (LATERAL with LIMIT: never a hash over `messages`);
+ * - each endpoint once per claim, not once per row: the dispatcher builds one record of it.
+ * `picked_due_at` is the due time the row was picked at (its `due_at` is now the lease end).
  */
 function claimPicked(now: string, lease: string): string {
-  return `UPDATE deliveries d SET status = ${DeliveryStatus.sending}, due_at = ${lease}, updated_at = ${now}
-    FROM picked WHERE d.id = picked.id
-    RETURNING ${qualified(DELIVERY_COLUMNS, 'd')}, picked.due_at AS picked_due_at`;
+  return `, claimed AS (
+        UPDATE deliveries d SET status = ${DeliveryStatus.sending}, due_at = ${lease}, updated_at = ${now}
+        WHERE d.ctid = ANY(ARRAY(SELECT ctid FROM picked)) AND d.status IN (${DeliveryStatus.pending}, ${DeliveryStatus.sending})
+          AND d.due_at <= ${now}
+        RETURNING ${qualified(DELIVERY_COLUMNS, 'd')})
+      SELECT ${qualified(DELIVERY_COLUMNS, 'c')}, p.due_at AS picked_due_at,
+        ${aliased(MESSAGE_COLUMNS, 'm', MESSAGE_PREFIX)},
+        ${aliased(ENDPOINT_COLUMNS, 'e', ENDPOINT_PREFIX)}
+      FROM (SELECT claimed.*, row_number() OVER (PARTITION BY endpoint_id) AS nth FROM claimed) AS c
+      JOIN picked p ON p.id = c.id
+      LEFT JOIN LATERAL (SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = c.msg_id LIMIT 1) AS m ON true
+      LEFT JOIN endpoints e ON c.nth = 1 AND e.id = c.endpoint_id`;
 }
 
 export interface FreshClaimQuery {
@@ -50,7 +76,7 @@ export function claimOldestQuery(q: FreshClaimQuery): Query {
   const now = p.add(q.now);
   return {
     text: `WITH picked AS MATERIALIZED (
-        SELECT id, due_at FROM deliveries
+        SELECT ctid, id, due_at FROM deliveries
         WHERE ${DUE} AND due_at >= ${p.add(q.from)} AND due_at <= ${now}
           AND endpoint_id <> ALL(${p.add(q.exclude)}::text[])
         ORDER BY due_at LIMIT ${p.add(q.limit)}
@@ -72,16 +98,16 @@ export function claimSharedQuery(
   const now = p.add(q.now);
   return {
     text: `WITH scanned AS MATERIALIZED (
-        SELECT id, endpoint_id, due_at FROM deliveries
+        SELECT ctid, id, endpoint_id, due_at FROM deliveries
         WHERE ${DUE} AND due_at >= ${p.add(q.from)} AND due_at <= ${now}
           AND endpoint_id <> ALL(${p.add(q.exclude)}::text[])
         ORDER BY due_at LIMIT ${p.add(q.scan)}
         FOR UPDATE SKIP LOCKED),
       ranked AS (
-        SELECT id, due_at, row_number() OVER (PARTITION BY endpoint_id ORDER BY due_at, id) AS rn
+        SELECT ctid, id, due_at, row_number() OVER (PARTITION BY endpoint_id ORDER BY due_at, id) AS rn
         FROM scanned),
-      picked AS (
-        SELECT id, due_at FROM ranked WHERE rn <= ${p.add(q.perEndpoint)}
+      picked AS MATERIALIZED (
+        SELECT ctid, id, due_at FROM ranked WHERE rn <= ${p.add(q.perEndpoint)}
         ORDER BY due_at, id LIMIT ${p.add(q.limit)})
       ${claimPicked(now, p.add(q.lease))}`,
     values: p.values,
@@ -111,7 +137,7 @@ export function claimOfEndpointsQuery(q: {
   // Each branch is a sub-select of its own: a UNION cannot lock rows, its parts can.
   const branches = q.endpoints.map(({ endpointId, limit }, i) => {
     const endpoint = p.add(endpointId);
-    return `SELECT * FROM (SELECT id, due_at FROM deliveries
+    return `SELECT * FROM (SELECT ctid, id, due_at FROM deliveries
         WHERE ${DUE} AND (endpoint_id, due_at) >= (${endpoint}, ${from})
           AND (endpoint_id, due_at) <= (${endpoint}, ${now})
         ORDER BY endpoint_id, due_at LIMIT ${p.add(limit)}
@@ -121,7 +147,7 @@ export function claimOfEndpointsQuery(q: {
   const picked =
     q.total === undefined
       ? rows
-      : `SELECT id, due_at FROM (${rows}) AS branch ORDER BY due_at, id LIMIT ${p.add(q.total)}`;
+      : `SELECT ctid, id, due_at FROM (${rows}) AS branch ORDER BY due_at, id LIMIT ${p.add(q.total)}`;
   return {
     text: `WITH picked AS MATERIALIZED (${picked})
       ${claimPicked(now, p.add(q.lease))}`,

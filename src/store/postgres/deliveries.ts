@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { DeliveryOutcome, DeliveryStore } from '../delivery-store.ts';
+import type { DeliveryOutcome, DeliveryStore, DisabledEndpoint } from '../delivery-store.ts';
 import { type DeliveryRecord, DeliveryStatus } from '../records.ts';
 import type { PgDatabase } from './database.ts';
 import { pgDeliveryClaims } from './delivery-claims.ts';
@@ -30,11 +30,35 @@ export function pgDeliveries(db: PgDatabase, due: DueNotifications): DeliverySto
     async completeDeliveries(outcomes, options) {
       if (outcomes.length === 0) return { disabledEndpoints: [], staleOutcomes: [] };
       const { now, autoDisableFailingBefore } = options;
+      // Health can be written inside the batch's statement unless an attempt failed for good or
+      // disables its endpoint: then it depends on what the endpoint's health was (see below).
+      const successesOnly = outcomes.every(
+        (o) => o.kind !== 'attempted' || (o.next.status !== 'fail' && !o.disableEndpoint),
+      );
       return db.transaction(async (client) => {
-        const endpoints = await lockParents(client, [
-          ...new Set(outcomes.map((o) => o.deliveryId)),
-        ]);
-        const applied = await settleDeliveries(client, outcomes, now);
+        // Only what the dispatcher itself records: a commit lost to a crash means the delivery
+        // is sent again (at least once holds), as SQLite's `withoutCommitSync` does.
+        await client.query(ASYNC_COMMIT);
+        const runs = distinctRuns(outcomes);
+        const endpoints = new Map<string, EndpointHealth>();
+        const applied = outcomes.map(() => false);
+        const healthInline = successesOnly && runs.length === 1;
+        for (const [r, run] of runs.entries()) {
+          const parents = r === 0 ? parentIds(outcomes) : undefined;
+          const rows = await recordRun(client, run.outcomes, now, parents, healthInline);
+          for (const row of rows) {
+            if (row.app_id === null) continue;
+            endpoints.set(row.id, {
+              appId: row.app_id,
+              disabled: row.disabled === true,
+              failingSince: row.failing_since,
+            });
+          }
+          const changed = new Set(rows.filter((row) => row.app_id === null).map((row) => row.id));
+          run.outcomes.forEach((o, i) => {
+            applied[run.start + i] = changed.has(o.deliveryId);
+          });
+        }
         // An outcome that did not apply is stale (its claim was taken over) when its delivery
         // is still there; one whose delivery is gone (its endpoint, message or application was
         // deleted while the attempt ran) records nothing: there is nothing to record it against.
@@ -43,30 +67,31 @@ export function pgDeliveries(db: PgDatabase, due: DueNotifications): DeliverySto
           unapplied.length === 0 ? new Set<string>() : await lockStale(client, unapplied);
         const stale: number[] = [];
         const attempted: Attempted[] = [];
-        const logged: Attempted[] = [];
+        const staleAttempts: Attempted[] = [];
         let handedBack = Number.POSITIVE_INFINITY;
         outcomes.forEach((o, i) => {
           if (!applied[i]) {
             if (!present.has(o.deliveryId)) return;
             stale.push(i);
             // A stale attempt was still made: the log shows it.
-            if (o.kind === 'attempted') logged.push(o);
+            if (o.kind === 'attempted') staleAttempts.push(o);
             return;
           }
-          if (o.kind === 'attempted') {
-            attempted.push(o);
-            logged.push(o);
-          }
+          if (o.kind === 'attempted') attempted.push(o);
           const dueAt = nextDueAt(o);
           if (dueAt !== null) handedBack = Math.min(handedBack, dueAt);
         });
-        await insertAttempts(client, logged);
-        const health = applyEndpointHealth(attempted, endpoints, now, autoDisableFailingBefore);
-        await writeEndpointHealth(client, health.changes, now);
+        await insertAttempts(client, staleAttempts);
+        let disabledEndpoints: DisabledEndpoint[] = [];
+        if (!healthInline) {
+          const health = applyEndpointHealth(attempted, endpoints, now, autoDisableFailingBefore);
+          await writeEndpointHealth(client, health.changes, now);
+          disabledEndpoints = health.disabled;
+        }
         // Work handed back due now (released at shutdown, or a retry without delay) may suit
         // another node that is idle: wake the dispatchers.
         if (handedBack <= now) await due.notify(client, handedBack);
-        return { disabledEndpoints: health.disabled, staleOutcomes: stale };
+        return { disabledEndpoints, staleOutcomes: stale };
       });
     },
     async insertDeliveries(deliveries) {
@@ -93,98 +118,151 @@ export function pgDeliveries(db: PgDatabase, due: DueNotifications): DeliverySto
   };
 }
 
-/**
- * Locks the applications and then the endpoints of the named deliveries, each in id order (see
- * `pgDeliveries` for why), and returns the endpoints' health. The deliveries are only read
- * here, unlocked: the parents of a delivery never change. Their ids are gathered first
- * (`ARRAY(...)` runs once, through the deliveries' primary key): as a semi-join, the planner may
- * instead walk an endpoint's every delivery looking for one of the batch.
- */
-async function lockParents(
-  client: PoolClient,
-  ids: readonly string[],
-): Promise<Map<string, EndpointHealth>> {
-  await client.query(
-    `SELECT 1 FROM applications
-     WHERE id = ANY(ARRAY(SELECT DISTINCT app_id FROM deliveries WHERE id = ANY($1::text[])))
-     ORDER BY id FOR KEY SHARE`,
-    [ids],
-  );
-  const { rows } = await client.query<{
-    id: string;
-    app_id: string;
-    disabled: boolean;
-    failing_since: number | null;
-  }>(
-    `SELECT id, app_id, disabled, failing_since FROM endpoints
-     WHERE id = ANY(ARRAY(SELECT DISTINCT endpoint_id FROM deliveries WHERE id = ANY($1::text[])))
-     ORDER BY id FOR NO KEY UPDATE`,
-    [ids],
-  );
-  return new Map(
-    rows.map((r) => [
-      r.id,
-      { appId: r.app_id, disabled: r.disabled, failingSince: r.failing_since },
-    ]),
-  );
+/** Makes the transaction's COMMIT not wait for the WAL to reach the disk. */
+const ASYNC_COMMIT = 'SET LOCAL synchronous_commit = off';
+
+/** Runs of outcomes with distinct deliveries, in order (see `recordRun`). */
+function distinctRuns(
+  outcomes: readonly DeliveryOutcome[],
+): { start: number; outcomes: DeliveryOutcome[] }[] {
+  const runs: { start: number; outcomes: DeliveryOutcome[] }[] = [];
+  let seen = new Set<string>();
+  let current: DeliveryOutcome[] = [];
+  outcomes.forEach((o, i) => {
+    if (seen.has(o.deliveryId)) {
+      runs.push({ start: i - current.length, outcomes: current });
+      seen = new Set();
+      current = [];
+    }
+    seen.add(o.deliveryId);
+    current.push(o);
+  });
+  runs.push({ start: outcomes.length - current.length, outcomes: current });
+  return runs;
 }
 
 /**
- * Writes each outcome's next state with one UPDATE per run of distinct deliveries (a delivery
- * named twice in a batch is written twice, in order, so the second sees the first). Returns,
- * per outcome, whether it applied. The fence in the WHERE clause is `outcomeApplies` (see
- * delivery-store.ts) in SQL: with a lease, only a delivery still `sending` under that very
- * lease changes; without one, a release only changes a delivery still `sending`.
+ * The applications and endpoints of a batch's deliveries, as the outcomes name them (the
+ * dispatcher knows them from the claim, and a delivery's parents never change); for a batch
+ * where some outcome does not name them, the ids of every delivery, to look them up by.
  */
-async function settleDeliveries(
-  client: PoolClient,
-  outcomes: readonly DeliveryOutcome[],
-  now: number,
-): Promise<boolean[]> {
-  const applied = outcomes.map(() => false);
-  let start = 0;
-  while (start < outcomes.length) {
-    const seen = new Set<string>();
-    let end = start;
-    while (end < outcomes.length) {
-      const id = (outcomes[end] as DeliveryOutcome).deliveryId;
-      if (seen.has(id)) break;
-      seen.add(id);
-      end++;
+type Parents = { appIds: string[]; endpointIds: string[] } | { deliveryIds: string[] };
+
+function parentIds(outcomes: readonly DeliveryOutcome[]): Parents {
+  const appIds = new Set<string>();
+  const endpointIds = new Set<string>();
+  for (const o of outcomes) {
+    const appId = o.kind === 'attempted' ? o.attempt.appId : o.appId;
+    const endpointId = o.kind === 'attempted' ? o.attempt.endpointId : o.endpointId;
+    if (appId === undefined || endpointId === undefined) {
+      return { deliveryIds: [...new Set(outcomes.map((x) => x.deliveryId))] };
     }
-    const run = outcomes.slice(start, end);
-    const { rows } = await client.query<{ id: string }>(
-      `UPDATE deliveries d SET
-         status = v.status,
-         due_at = v.due_at,
-         attempt_count = d.attempt_count + CASE WHEN v.attempted THEN 1 ELSE 0 END,
-         last_attempt_at = CASE WHEN v.attempted THEN v.attempted_at ELSE d.last_attempt_at END,
-         updated_at = $1
-       FROM unnest($2::text[], $3::int2[], $4::int8[], $5::bool[], $6::int8[], $7::bool[], $8::int8[])
-         AS v(id, status, due_at, attempted, attempted_at, released, lease_until)
-       WHERE d.id = v.id AND CASE
-         WHEN v.lease_until IS NOT NULL
-           THEN d.status = ${DeliveryStatus.sending} AND d.due_at = v.lease_until
-         ELSE NOT v.released OR d.status = ${DeliveryStatus.sending} END
-       RETURNING d.id`,
-      [
-        now,
-        run.map((o) => o.deliveryId),
-        run.map(nextStatus),
-        run.map(nextDueAt),
-        run.map((o) => o.kind === 'attempted'),
-        run.map((o) => (o.kind === 'attempted' ? o.attempt.createdAt : null)),
-        run.map((o) => o.kind === 'released'),
-        run.map((o) => o.leaseUntil ?? null),
-      ],
-    );
-    const changed = new Set(rows.map((r) => r.id));
-    for (let i = start; i < end; i++) {
-      applied[i] = changed.has((outcomes[i] as DeliveryOutcome).deliveryId);
-    }
-    start = end;
+    appIds.add(appId);
+    endpointIds.add(endpointId);
   }
-  return applied;
+  return { appIds: [...appIds], endpointIds: [...endpointIds] };
+}
+
+/** A row `recordRun` returns: a delivery it changed (`app_id` null), or a locked endpoint. */
+interface RecordedRow {
+  id: string;
+  app_id: string | null;
+  disabled: boolean | null;
+  failing_since: number | null;
+}
+
+/**
+ * Records a run of outcomes for distinct deliveries in ONE statement (a batch is one run unless
+ * it names a delivery twice; then each run sees the one before):
+ * 1. with `parents` (the first run), locks the applications (KEY SHARE) and then the endpoints
+ *    (NO KEY UPDATE), each in id order (see `pgDeliveries` for why), and returns the endpoints'
+ *    health. Each step waits for the one before: its condition refers to the CTE before it,
+ *    which PostgreSQL evaluates once, in full, before the step reads a row (an InitPlan);
+ * 2. writes each outcome's next state, fenced by `outcomeApplies` (see delivery-store.ts) in
+ *    SQL: with a lease, only a delivery still `sending` under that very lease changes; without
+ *    one, a release only changes a delivery still `sending`. Returns the deliveries changed;
+ * 3. logs the attempts of the outcomes that applied (an attempt already there is skipped, so
+ *    writing a batch again after its COMMIT's answer was lost adds nothing twice);
+ * 4. with `healthInline` (every attempt succeeded or will be retried: nothing failed for good,
+ *    nothing disables its endpoint), writes the endpoints' health as `applyEndpointHealth` would:
+ *    each endpoint with a success that applied gets `last_success_at = now` and no
+ *    `failing_since`; that needs no earlier state, so it needs no round trip of its own.
+ */
+async function recordRun(
+  client: PoolClient,
+  run: readonly DeliveryOutcome[],
+  now: number,
+  parents: Parents | undefined,
+  healthInline: boolean,
+): Promise<RecordedRow[]> {
+  const values: unknown[] = [];
+  const add = (value: unknown) => `$${values.push(value)}`;
+  const at = add(now);
+  const ctes: string[] = [];
+  let lockedFirst = '';
+  if (parents !== undefined) {
+    const [apps, endpoints] =
+      'deliveryIds' in parents
+        ? (() => {
+            // ARRAY(...) runs once, through the deliveries' primary key: as a semi-join, the
+            // planner may instead walk an endpoint's every delivery looking for one of these.
+            const ids = add(parents.deliveryIds);
+            return [
+              `ARRAY(SELECT DISTINCT app_id FROM deliveries WHERE id = ANY(${ids}::text[]))`,
+              `ARRAY(SELECT DISTINCT endpoint_id FROM deliveries WHERE id = ANY(${ids}::text[]))`,
+            ];
+          })()
+        : [`${add(parents.appIds)}::text[]`, `${add(parents.endpointIds)}::text[]`];
+    ctes.push(`apps AS MATERIALIZED (
+        SELECT id FROM applications WHERE id = ANY(${apps}) ORDER BY id FOR KEY SHARE)`);
+    ctes.push(`parents AS MATERIALIZED (
+        SELECT id, app_id, disabled, failing_since FROM endpoints
+        WHERE id = ANY(${endpoints}) AND (SELECT count(*) FROM apps) >= 0
+        ORDER BY id FOR NO KEY UPDATE)`);
+    lockedFirst = 'AND (SELECT count(*) FROM parents) >= 0';
+  }
+  ctes.push(`settled AS (
+      UPDATE deliveries d SET
+        status = v.status,
+        due_at = v.due_at,
+        attempt_count = d.attempt_count + CASE WHEN v.attempted THEN 1 ELSE 0 END,
+        last_attempt_at = CASE WHEN v.attempted THEN v.attempted_at ELSE d.last_attempt_at END,
+        updated_at = ${at}
+      FROM unnest(${add(run.map((o) => o.deliveryId))}::text[], ${add(run.map(nextStatus))}::int2[],
+          ${add(run.map(nextDueAt))}::int8[], ${add(run.map((o) => o.kind === 'attempted'))}::bool[],
+          ${add(run.map((o) => (o.kind === 'attempted' ? o.attempt.createdAt : null)))}::int8[],
+          ${add(run.map((o) => o.kind === 'released'))}::bool[],
+          ${add(run.map((o) => o.leaseUntil ?? null))}::int8[],
+          ${add(run.map((o) => o.kind === 'attempted' && o.next.status === 'success'))}::bool[])
+        AS v(id, status, due_at, attempted, attempted_at, released, lease_until, succeeded)
+      WHERE d.id = v.id ${lockedFirst} AND CASE
+        WHEN v.lease_until IS NOT NULL
+          THEN d.status = ${DeliveryStatus.sending} AND d.due_at = v.lease_until
+        ELSE NOT v.released OR d.status = ${DeliveryStatus.sending} END
+      RETURNING d.id, d.endpoint_id, v.succeeded)`);
+  const attempted = run.filter((o): o is Attempted => o.kind === 'attempted');
+  if (attempted.length > 0) {
+    ctes.push(`logged AS (
+      ${insertAttemptsSql(attempted, add)}
+      WHERE a.outcome_of IN (SELECT id FROM settled)
+      ON CONFLICT (id) DO NOTHING)`);
+  }
+  if (healthInline) {
+    ctes.push(`healthy AS (
+      UPDATE endpoints SET last_success_at = ${at}, failing_since = NULL
+      WHERE id IN (SELECT endpoint_id FROM settled WHERE succeeded))`);
+  }
+  const locked =
+    parents === undefined
+      ? ''
+      : `UNION ALL SELECT id, app_id, disabled, failing_since FROM parents`;
+  const { rows } = await client.query<RecordedRow>(
+    `WITH ${ctes.join(',\n    ')}
+    SELECT id, NULL AS app_id, NULL::bool AS disabled, NULL::int8 AS failing_since FROM settled
+    ${locked}`,
+    values,
+  );
+  return rows;
 }
 
 function nextStatus(outcome: DeliveryOutcome): DeliveryStatus {
@@ -218,34 +296,36 @@ async function lockStale(client: PoolClient, ids: readonly string[]): Promise<Se
   return new Set(rows.map((r) => r.id));
 }
 
-/**
- * The attempt log rows. An attempt already there is skipped, so writing a batch again after its
- * COMMIT's answer was lost (it did commit) adds nothing twice.
- */
+/** Logs stale attempts (their deliveries' messages locked by `lockStale`). */
 async function insertAttempts(client: PoolClient, outcomes: readonly Attempted[]): Promise<void> {
   if (outcomes.length === 0) return;
+  const values: unknown[] = [];
+  const add = (value: unknown) => `$${values.push(value)}`;
+  await client.query(`${insertAttemptsSql(outcomes, add)} ON CONFLICT (id) DO NOTHING`, values);
+}
+
+/**
+ * `INSERT INTO attempts ... FROM unnest(...) AS a`, open for a WHERE clause; `a.outcome_of` is
+ * the delivery of the outcome each attempt belongs to.
+ */
+function insertAttemptsSql(
+  outcomes: readonly Attempted[],
+  add: (value: unknown) => string,
+): string {
   const a = outcomes.map((o) => o.attempt);
-  await client.query(
-    `INSERT INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status,
-       response_status_code, response, response_duration_ms, trigger_type, created_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-       $7::int2[], $8::int4[], $9::text[], $10::int4[], $11::int2[], $12::int8[])
-     ON CONFLICT (id) DO NOTHING`,
-    [
-      a.map((x) => x.id),
-      a.map((x) => x.deliveryId),
-      a.map((x) => x.msgId),
-      a.map((x) => x.endpointId),
-      a.map((x) => x.appId),
-      a.map((x) => x.url),
-      a.map((x) => x.status),
-      a.map((x) => x.responseStatusCode),
-      a.map((x) => x.response),
-      a.map((x) => x.responseDurationMs),
-      a.map((x) => x.triggerType),
-      a.map((x) => x.createdAt),
-    ],
-  );
+  return `INSERT INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status,
+        response_status_code, response, response_duration_ms, trigger_type, created_at)
+      SELECT id, delivery_id, msg_id, endpoint_id, app_id, url, status, response_status_code,
+        response, response_duration_ms, trigger_type, created_at
+      FROM unnest(${add(a.map((x) => x.id))}::text[], ${add(a.map((x) => x.deliveryId))}::text[],
+        ${add(a.map((x) => x.msgId))}::text[], ${add(a.map((x) => x.endpointId))}::text[],
+        ${add(a.map((x) => x.appId))}::text[], ${add(a.map((x) => x.url))}::text[],
+        ${add(a.map((x) => x.status))}::int2[], ${add(a.map((x) => x.responseStatusCode))}::int4[],
+        ${add(a.map((x) => x.response))}::text[], ${add(a.map((x) => x.responseDurationMs))}::int4[],
+        ${add(a.map((x) => x.triggerType))}::int2[], ${add(a.map((x) => x.createdAt))}::int8[],
+        ${add(outcomes.map((o) => o.deliveryId))}::text[])
+        AS a(id, delivery_id, msg_id, endpoint_id, app_id, url, status, response_status_code,
+          response, response_duration_ms, trigger_type, created_at, outcome_of)`;
 }
 
 async function writeEndpointHealth(

@@ -1,4 +1,5 @@
 import type { ClaimedDelivery, ClaimRequest, DeliveryStore } from '../delivery-store.ts';
+import type { EndpointRecord } from '../records.ts';
 import {
   claimOfEndpointsQuery,
   claimOldestQuery,
@@ -14,12 +15,15 @@ import type { DueNotifications } from './due-notifications.ts';
 import {
   type DeliveryRow,
   ENDPOINT_COLUMNS,
+  ENDPOINT_PREFIX,
   type EndpointRow,
   MESSAGE_COLUMNS,
+  MESSAGE_PREFIX,
   type MessageRow,
   toDelivery,
   toEndpoint,
   toMessage,
+  unprefixed,
 } from './rows.ts';
 
 /**
@@ -28,11 +32,12 @@ import {
  */
 const MAX_ENDPOINTS_VISITED = 1000;
 
-type ClaimedRow = DeliveryRow & { picked_due_at: number };
+/** A claim's row: the delivery, its pick time, and its message and endpoint (prefixed). */
+type ClaimedRow = DeliveryRow & { picked_due_at: number } & Record<string, unknown>;
 
 /**
- * The queue's claims on PostgreSQL (the SQL is in claim-queries.ts). A claim is one statement;
- * the claimed rows' messages and endpoints are then read in one query each. A lease that lapsed
+ * The queue's claims on PostgreSQL (the SQL is in claim-queries.ts). A claim is one statement,
+ * which also returns the claimed rows' messages and endpoints. A lease that lapsed
  * (its node died) leaves the row `sending` but due, so any node claims it again.
  */
 export function pgDeliveryClaims(
@@ -42,30 +47,27 @@ export function pgDeliveryClaims(
   DeliveryStore,
   'claimDueDeliveries' | 'claimEndpointDeliveries' | 'releaseAllClaims' | 'nextDueAt'
 > {
-  /** Joins each claimed row with its message and endpoint (one query each for the batch). */
-  async function withContext(rows: ClaimedRow[]): Promise<ClaimedDelivery[]> {
+  /**
+   * The claim's rows as claimed deliveries, oldest first. Each row carries its message; the
+   * first row of each endpoint carries the endpoint (see claim-queries.ts), and every delivery
+   * of that endpoint shares the one record made from it.
+   */
+  function withContext(rows: ClaimedRow[]): ClaimedDelivery[] {
     if (rows.length === 0) return [];
-    const msgIds = [...new Set(rows.map((r) => r.msg_id))];
-    const endpointIds = [...new Set(rows.map((r) => r.endpoint_id))];
-    const [messageRows, endpointRows] = await Promise.all([
-      db.rows<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ANY($1::text[])`, [
-        msgIds,
-      ]),
-      db.rows<EndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM endpoints WHERE id = ANY($1::text[])`, [
-        endpointIds,
-      ]),
-    ]);
-    const messages = new Map(messageRows.map((m) => [m.id, toMessage(m)]));
-    const endpoints = new Map(endpointRows.map((e) => [e.id, toEndpoint(e)]));
+    const endpoints = new Map<string, EndpointRecord>();
+    for (const row of rows) {
+      const endpoint = unprefixed<EndpointRow>(row, ENDPOINT_COLUMNS, ENDPOINT_PREFIX);
+      if (endpoint !== null) endpoints.set(endpoint.id, toEndpoint(endpoint));
+    }
     // The dispatcher starts the oldest first; RETURNING gives no order.
     rows.sort((a, b) => a.picked_due_at - b.picked_due_at || (a.id < b.id ? -1 : 1));
     const claimed: ClaimedDelivery[] = [];
     for (const row of rows) {
-      const message = messages.get(row.msg_id);
+      const message = unprefixed<MessageRow>(row, MESSAGE_COLUMNS, MESSAGE_PREFIX);
       const endpoint = endpoints.get(row.endpoint_id);
       // Deleted since the claim (cascades take the delivery too): nothing to send.
-      if (message !== undefined && endpoint !== undefined) {
-        claimed.push({ delivery: toDelivery(row), message, endpoint });
+      if (message !== null && endpoint !== undefined) {
+        claimed.push({ delivery: toDelivery(row), message: toMessage(message), endpoint });
       }
     }
     return claimed;

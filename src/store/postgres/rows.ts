@@ -16,12 +16,49 @@ export function qualified(columns: string, alias: string): string {
     .join(', ');
 }
 
+/** `m.id AS m_id, ...`: columns of a joined table under prefixed names, read back by `unprefixed`. */
+export function aliased(columns: string, alias: string, prefix: string): string {
+  return columns
+    .split(',')
+    .map((column) => `${alias}.${column.trim()} AS ${prefix}${column.trim()}`)
+    .join(', ');
+}
+
+/**
+ * The columns a query returned under `prefix` (see `aliased`) as a row of their own; null when
+ * the joined row was missing (its first column, the id, is NULL).
+ */
+export function unprefixed<R>(
+  row: Record<string, unknown>,
+  columns: string,
+  prefix: string,
+): R | null {
+  const names = columnNames(columns);
+  if (row[`${prefix}${names[0]}`] == null) return null;
+  const out: Record<string, unknown> = {};
+  for (const name of names) out[name] = row[`${prefix}${name}`];
+  return out as R;
+}
+
+const splitColumns = new Map<string, string[]>();
+function columnNames(columns: string): string[] {
+  let names = splitColumns.get(columns);
+  if (names === undefined) {
+    names = columns.split(',').map((c) => c.trim());
+    splitColumns.set(columns, names);
+  }
+  return names;
+}
+
 // Endpoints ----------------------------------------------------------------------------------
 
 export const ENDPOINT_COLUMNS =
   'id, app_id, uid, url, description, disabled, event_types, channels, throttle_rate, metadata, ' +
   'version, headers, secret, retired_secrets, retry_schedule, failing_since, last_success_at, ' +
   'created_at, updated_at';
+
+/** The prefix of endpoint columns joined into another table's rows (claims). */
+export const ENDPOINT_PREFIX = 'e_';
 
 export interface EndpointRow {
   id: string;
@@ -73,6 +110,9 @@ export function toEndpoint(row: EndpointRow): EndpointRecord {
 
 export const MESSAGE_COLUMNS =
   'id, app_id, event_id, event_type, payload, channels, created_at, expires_at';
+
+/** The prefix of message columns joined into another table's rows (claims). */
+export const MESSAGE_PREFIX = 'm_';
 
 export interface MessageRow {
   id: string;
