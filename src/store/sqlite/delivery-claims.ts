@@ -88,8 +88,12 @@ export function sqliteDeliveryClaims(
         claimed.push({ delivery: toDelivery(row), message, endpoint });
       }
     }
-    // RETURNING gives no order; the dispatcher starts the oldest first.
-    claimed.sort((a, b) => (a.delivery.dueAt ?? 0) - (b.delivery.dueAt ?? 0));
+    // RETURNING gives no order, and every claimed row's `dueAt` is now the same lease end: the
+    // (time-sortable) delivery id puts the earliest queued first. The whole batch was chosen in
+    // due order and starts in the same turn, so this only makes the order deterministic.
+    claimed.sort((a, b) =>
+      a.delivery.id < b.delivery.id ? -1 : a.delivery.id > b.delivery.id ? 1 : 0,
+    );
     return claimed;
   }
 
