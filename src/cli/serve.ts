@@ -61,6 +61,14 @@ function handleSignals(
   let stopping = false;
   const stop = (reason: string) => {
     if (stopping) {
+      if (inGroup) {
+        // A service manager or `kill -- -PGID` signals the primary and every process of the
+        // group at once, and the primary then sends each its own SIGTERM: that is the same
+        // stop, not an operator insisting. The drain goes on; the primary kills whatever is
+        // still running after the deadline.
+        logger.info({ reason }, 'already shutting down: still draining');
+        return;
+      }
       logger.warn({ reason }, 'second signal: exiting without waiting');
       process.exit(1);
     }

@@ -60,7 +60,7 @@ export const settings = [
     env: 'HERALD_POSTGRES_SCHEMA',
     flag: '--postgres-schema',
     type: { kind: 'string' },
-    default: 'public',
+    default: 'herald',
     doc: 'PostgreSQL only: the schema Herald keeps its tables in (created if missing). Lets several Herald installations share one database.',
   },
   {
@@ -108,7 +108,7 @@ export const settings = [
     flag: '--retention-days',
     type: { kind: 'number', min: 0.001, max: 36500 },
     default: 90,
-    doc: 'Messages older than this are deleted, with their delivery records and attempts, by the background pruning job (and `herald prune`). A message still being retried is kept until its deliveries finish. Payloads may go earlier: see `payloadRetentionPeriod` on the message.',
+    doc: 'Messages older than this are deleted, with their delivery records and attempts, by the background pruning job (and `herald prune`). A message still being retried is kept until its deliveries finish, though its attempts older than this go. Payloads may go earlier (see `payloadRetentionPeriod` on the message), but never while a delivery of theirs is unfinished.',
   },
   {
     key: 'pruneIntervalSeconds',

@@ -12,6 +12,7 @@ import type { Queryable } from '../store/postgres/database.ts';
 import { createMessageIn } from '../store/postgres/messages.ts';
 import type { PostgresStore } from '../store/postgres/postgres-store.ts';
 import type { Store } from '../store/store.ts';
+import { getApplicationIn } from './caller-application.ts';
 import { inCallerTransaction } from './caller-transaction.ts';
 import { type PublishInput, toPublishRequest } from './message-input.ts';
 
@@ -65,7 +66,8 @@ export interface Herald {
    * `query(text, values)`: a `pg.Client`, a `pg.PoolClient`, a `pg.Pool`). Inside a transaction
    * the message commits or rolls back with it: rolled back, it is never delivered; committed,
    * it is delivered (dispatchers are woken by a NOTIFY at commit). A failure (a taken eventId,
-   * say) undoes only the message's own writes: your transaction stays usable.
+   * say) undoes only the message's own writes: your transaction stays usable. Publishes on one
+   * connection run one after the other; a transaction already aborted is a `generic_error`.
    */
   publish(client: Queryable, message: PublishInput): Promise<PublishedMessage>;
   /** Stops the API, drains in-flight deliveries (up to `shutdownTimeoutMs`), closes the store. */
@@ -104,32 +106,40 @@ export async function createHerald(options: HeraldOptions = {}): Promise<Herald>
   ): Promise<PublishedMessage> {
     const client = second === undefined ? undefined : (first as Queryable);
     const input = second ?? (first as PublishInput);
-    const { request, payload } = await toPublishRequest({ store, ctx }, input);
-    let result: Awaited<ReturnType<typeof publishMessage>>;
     if (client === undefined) {
-      result = await publishMessage(ctx, request);
-    } else {
-      if (store.backend !== 'postgres') {
-        throw new HeraldError(
-          'generic_error',
-          'publish(client, message) needs PostgreSQL (databaseUrl postgres://...); on SQLite call publish(message).',
-        );
-      }
-      const { due } = store as PostgresStore;
-      result = await publishMessage(
+      const { request, payload } = await toPublishRequest(
+        { getApplication: store.getApplication, ctx },
+        input,
+      );
+      const result = await publishMessage(ctx, request);
+      return toMessageOut(result.message, true, result.message.createdAt, payload);
+    }
+    if (store.backend !== 'postgres') {
+      throw new HeraldError(
+        'generic_error',
+        'publish(client, message) needs PostgreSQL (databaseUrl postgres://...); on SQLite call publish(message).',
+      );
+    }
+    const { due } = store as PostgresStore;
+    // All of it on the caller's connection, in its transaction: the application is looked up
+    // there too, so one created inline by an earlier publish in the same transaction is found.
+    const { result, payload } = await inCallerTransaction(client, async (c) => {
+      const { request, payload } = await toPublishRequest(
+        { getApplication: (idOrUid) => getApplicationIn(c, due.schema, idOrUid), ctx },
+        input,
+      );
+      const result = await publishMessage(
         {
           clock: ctx.clock,
           newId: ctx.newId,
-          store: {
-            createMessage: (message) =>
-              inCallerTransaction(client, (c) => createMessageIn(c, due, message)),
-          },
+          store: { createMessage: (message) => createMessageIn(c, due, message) },
           // Nothing is visible before the caller commits; the NOTIFY at commit wakes the dispatchers.
           wakeDispatcher: () => {},
         },
         request,
       );
-    }
+      return { result, payload };
+    });
     return toMessageOut(result.message, true, result.message.createdAt, payload);
   }
 

@@ -57,12 +57,13 @@ function validateMessageIn(body: unknown): asserts body is Static<typeof Message
 
 /**
  * Checks `input` and turns it into a publish request with the API's publish route's own checks
- * (`checkRetention`, `publishRequestFor`): the application is looked up by id or uid (created
+ * (`checkRetention`, `publishRequestFor`): the application is looked up by id or uid with
+ * `getApplication` (the store's, or one reading through the caller's connection) (created
  * when `application` is given and none exists), internal applications are refused, and
  * retention is given in days or hours, not both.
  */
 export async function toPublishRequest(
-  deps: { store: Pick<Store, 'getApplication'>; ctx: ApiContext },
+  deps: { getApplication: Store['getApplication']; ctx: ApiContext },
   input: PublishInput,
 ): Promise<{ request: PublishRequest; payload: Record<string, unknown> }> {
   if (input === null || typeof input !== 'object') {
@@ -76,7 +77,7 @@ export async function toPublishRequest(
   const body: unknown = { ...rest };
   validateMessageIn(body);
   checkRetention(body);
-  const existing = await deps.store.getApplication(idOrUid);
+  const existing = await deps.getApplication(idOrUid);
   return {
     request: publishRequestFor(deps.ctx, idOrUid, existing, body, APP_ID_NAMING),
     payload: body.payload,

@@ -3,8 +3,10 @@ import type { Config } from '../config/load.ts';
 import type { Clock } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
 import { generateSymmetricSecret } from '../core/secrets.ts';
+import { HeraldError } from '../errors.ts';
 import type { ClaimedDelivery, DisabledEndpoint } from '../store/delivery-store.ts';
 import {
+  type ApplicationRecord,
   type AttemptRecord,
   type DeliveryRecord,
   type EndpointRecord,
@@ -86,6 +88,26 @@ export interface OperationalEventsDeps {
 }
 
 /**
+ * Inserts a row with a fixed uid; when another process inserted it first (`conflict`), reads
+ * theirs instead. Resolves to null when the insert won, to the other row when it lost.
+ */
+async function insertOrReread<T>(
+  insert: () => Promise<void>,
+  reread: () => Promise<T | null>,
+): Promise<T | null> {
+  try {
+    await insert();
+    return null;
+  } catch (error) {
+    if (!(error instanceof HeraldError && error.code === 'conflict')) throw error;
+    const theirs = await reread();
+    // A conflict with no row to show for it (deleted again meanwhile): the original error.
+    if (theirs === null) throw error;
+    return theirs;
+  }
+}
+
+/**
  * Operational events are ordinary messages of an internal application (hidden from the API's
  * lists) whose one endpoint is `HERALD_OPERATIONAL_WEBHOOK_URL`: they are stored, signed,
  * retried and logged like any webhook, and survive a restart.
@@ -100,7 +122,7 @@ export function createOperationalEvents(deps: OperationalEventsDeps): Operationa
     const now = clock();
     let app = await store.getApplication(OPERATIONAL_UID);
     if (app === null) {
-      app = {
+      const created: ApplicationRecord = {
         id: newId('app'),
         uid: OPERATIONAL_UID,
         name: 'Herald operational events',
@@ -110,8 +132,14 @@ export function createOperationalEvents(deps: OperationalEventsDeps): Operationa
         createdAt: now,
         updatedAt: now,
       };
-      await store.insertApplication(app);
-    } else if (!app.internal) {
+      // Nodes starting together on an empty database all try this: the losers use the winner's.
+      app = await insertOrReread(
+        () => store.insertApplication(created),
+        () => store.getApplication(OPERATIONAL_UID),
+      );
+      app ??= created;
+    }
+    if (!app.internal) {
       logger.error(
         { uid: OPERATIONAL_UID },
         `an application with uid '${OPERATIONAL_UID}' already exists and is not Herald's own: operational events are off until it is renamed or deleted`,
@@ -119,14 +147,12 @@ export function createOperationalEvents(deps: OperationalEventsDeps): Operationa
       return;
     }
     const configured = config.operationalWebhookSecret;
-    const existing = await store.getEndpoint(app.id, OPERATIONAL_UID);
-    let endpoint: EndpointRecord;
-    let secretSource: OperationalWebhookInfo['secretSource'];
+    const appId = app.id;
+    let existing = await store.getEndpoint(appId, OPERATIONAL_UID);
     if (existing === null) {
-      secretSource = configured === undefined ? 'generated' : 'configured';
-      endpoint = {
+      const created: EndpointRecord = {
         id: newId('ep'),
-        appId: app.id,
+        appId,
         uid: OPERATIONAL_UID,
         url,
         description: 'Operational events of this Herald server',
@@ -145,23 +171,41 @@ export function createOperationalEvents(deps: OperationalEventsDeps): Operationa
         createdAt: now,
         updatedAt: now,
       };
-      await store.insertEndpoint(endpoint);
-    } else {
-      secretSource = configured === undefined ? 'stored' : 'configured';
-      // A restart re-enables it (it may have been auto-disabled) and applies the configuration.
-      endpoint = {
-        ...existing,
-        url,
-        disabled: false,
-        secret: configured ?? existing.secret,
-        updatedAt: now,
-      };
-      await store.updateEndpoint(endpoint);
+      // Another node inserted it first: take its row and update it like on a restart.
+      existing = await insertOrReread(
+        () => store.insertEndpoint(created),
+        () => store.getEndpoint(appId, OPERATIONAL_UID),
+      );
+      if (existing === null) {
+        target = {
+          appId,
+          endpointId: created.id,
+          info: {
+            url,
+            secret: created.secret,
+            secretSource: configured === undefined ? 'generated' : 'configured',
+          },
+        };
+        return;
+      }
     }
+    // A restart re-enables it (it may have been auto-disabled) and applies the configuration.
+    const endpoint: EndpointRecord = {
+      ...existing,
+      url,
+      disabled: false,
+      secret: configured ?? existing.secret,
+      updatedAt: now,
+    };
+    await store.updateEndpoint(endpoint);
     target = {
-      appId: app.id,
+      appId,
       endpointId: endpoint.id,
-      info: { url, secret: endpoint.secret, secretSource },
+      info: {
+        url,
+        secret: endpoint.secret,
+        secretSource: configured === undefined ? 'stored' : 'configured',
+      },
     };
   }
 

@@ -87,6 +87,7 @@ export function createPruner(deps: PrunerDeps): Pruner {
   async function pass(): Promise<PruneReport> {
     const now = clock();
     const cutoff = now - config.retentionDays * DAY_MS;
+    const keysCutoff = now - config.idempotencyTtlHours * HOUR_MS;
     const report: PruneReport = {
       at: now,
       payloadsExpired: 0,
@@ -100,14 +101,13 @@ export function createPruner(deps: PrunerDeps): Pruner {
       // Messages before attempts: a pruned message takes its attempts with it.
       [(limit) => store.pruneMessages(cutoff, limit), (n) => (report.messagesPruned += n)],
       [(limit) => store.pruneAttempts(cutoff, limit), (n) => (report.attemptsPruned += n)],
+      [
+        (limit) => store.purgeIdempotencyKeys(keysCutoff, limit),
+        (n) => (report.idempotencyKeysPurged += n),
+      ],
     ];
     // One step after the other: a pass never has two transactions open at once.
     for (const [step, add] of steps) if (!(await drain(step, add))) report.complete = false;
-    if (!halting) {
-      report.idempotencyKeysPurged = await store.purgeIdempotencyKeys(
-        now - config.idempotencyTtlHours * HOUR_MS,
-      );
-    }
     return report;
   }
 

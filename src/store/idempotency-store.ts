@@ -25,6 +25,12 @@ export interface IdempotencyStore {
   ): Promise<void>;
   /** Forgets a claimed key whose request did not succeed, so it may be retried. */
   abandonIdempotentRequest(scope: string, key: string): Promise<void>;
-  /** Deletes entries created before `before`; returns how many. */
-  purgeIdempotencyKeys(before: number): Promise<number>;
+  /**
+   * Deletes at most `limit` entries created before `before`, oldest first, in one short
+   * transaction; returns how many. Callers go round until it returns less than `limit`, so a
+   * large backlog never becomes one long statement (which could outlast `statement_timeout` on
+   * every try and never catch up). On PostgreSQL, entries another transaction holds (a request
+   * claiming the key, another node's batch) are skipped, not waited for.
+   */
+  purgeIdempotencyKeys(before: number, limit: number): Promise<number>;
 }

@@ -55,6 +55,7 @@ function prune(env: NodeJS.ProcessEnv, args: readonly string[] = []): Promise<Ru
  * - `retrying`: made in 2023, still pending: kept, but its payload (expired) and attempt go;
  * - `fresh`: made now, kept whole;
  * - `shortLived`: made now with a payload retention that has run out: only the payload goes.
+ * And two answered idempotency keys: `old-key` from 2023 (past its TTL: purged), `fresh-key`.
  */
 async function seed(store: Store) {
   let now = RECORD_TIME;
@@ -88,13 +89,28 @@ async function seed(store: Store) {
   };
   const done = await publish({}, 'success');
   const retrying = await publish({}, 'retry');
+  await idempotencyKey(store, 'old-key', now);
   now = Date.now();
   const fresh = await publish({}, null);
   const shortLived = await publish({ expiresAt: now - 1000 }, 'success');
+  await idempotencyKey(store, 'fresh-key', now);
   return { appId: app.id, done, retrying, fresh, shortLived };
 }
 
 type Seeded = Awaited<ReturnType<typeof seed>>;
+
+/** An idempotency key answered at `at`. */
+async function idempotencyKey(store: Store, key: string, at: number) {
+  await store.beginIdempotentRequest('scope', key, at, 0, 0);
+  await store.finishIdempotentRequest('scope', key, 200, '{}');
+}
+
+/** Whether `key` is still remembered (a look-up of a forgotten key claims it; undone at once). */
+async function keyKept(store: Store, key: string): Promise<boolean> {
+  const begun = await store.beginIdempotentRequest('scope', key, Date.now(), 0, 0);
+  if (begun.state === 'new') await store.abandonIdempotentRequest('scope', key);
+  return begun.state === 'done';
+}
 
 async function assertPruned(store: Store, s: Seeded) {
   assert.equal(await store.getMessage(s.appId, s.done.id), null);
@@ -112,6 +128,8 @@ async function assertPruned(store: Store, s: Seeded) {
     ...s.shortLived,
     payload: null,
   });
+  assert.equal(await keyKept(store, 'old-key'), false);
+  assert.equal(await keyKept(store, 'fresh-key'), true);
 }
 
 function assertSummary(run: Run) {
@@ -120,6 +138,7 @@ function assertSummary(run: Run) {
   assert.match(run.stdout, /payloads expired:\s+2\n/);
   assert.match(run.stdout, /messages deleted:\s+1 /);
   assert.match(run.stdout, /attempts deleted:\s+1\n/);
+  assert.match(run.stdout, /idempotency keys purged:\s+1\n/);
   assert.match(run.stdout, /kept 30 days/);
 }
 
@@ -146,6 +165,7 @@ describe('herald prune', () => {
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, /payloads expired:\s+0\n/);
       assert.match(again.stdout, /messages deleted:\s+0 /);
+      assert.match(again.stdout, /idempotency keys purged:\s+0\n/);
     } finally {
       await dir.remove();
     }

@@ -177,6 +177,86 @@ describePostgres('library mode: publish in the caller’s transaction (PostgreSQ
     );
   });
 
+  it('keeps concurrent publishes on one connection apart, inside a transaction and outside one', async () => {
+    // Several rounds: how the two calls' statements would interleave depends on timing.
+    for (const [round, inTransaction] of [true, false, true, false, true, false].entries()) {
+      const eventId = `race-${round}`;
+      if (inTransaction) await client.query('BEGIN');
+      // Same eventId: exactly one may be stored, and the one that resolves is the one stored.
+      const settled = await Promise.allSettled(
+        [30, 31].map((n) =>
+          herald.publish(client, {
+            appId: appUid,
+            eventType: 'order.paid',
+            payload: { n },
+            eventId,
+          }),
+        ),
+      );
+      if (inTransaction) await client.query('COMMIT');
+      const stored = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.id] : []));
+      const refused = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason] : []));
+      assert.equal(stored.length, 1, `${eventId}: ${JSON.stringify(settled)}`);
+      assert.equal(refused.length, 1);
+      assert.ok(
+        refused[0] instanceof HeraldError && refused[0].code === 'conflict',
+        String(refused[0]),
+      );
+      const rows = await client.query(`SELECT id FROM "${schema}".messages WHERE event_id = $1`, [
+        eventId,
+      ]);
+      assert.deepEqual(
+        rows.rows.map((r) => r.id),
+        stored,
+        `${eventId}: the message reported as stored is the one stored`,
+      );
+    }
+  });
+
+  it('finds an application created inline earlier in the same uncommitted transaction', async () => {
+    await client.query('BEGIN');
+    try {
+      const first = await herald.publish(client, {
+        appId: 'inline-shop',
+        application: { name: 'Inline shop', uid: 'inline-shop' },
+        eventType: 'order.paid',
+        payload: { n: 40 },
+      });
+      // Without `application` this time: the application exists only in this transaction.
+      const second = await herald.publish(client, {
+        appId: 'inline-shop',
+        eventType: 'order.paid',
+        payload: { n: 41 },
+      });
+      assert.notEqual(first.id, second.id);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    }
+    const app = await herald.store.getApplication('inline-shop');
+    assert.ok(app, 'the inline application was committed');
+    const rows = await client.query(
+      `SELECT count(*)::int AS n FROM "${schema}".messages WHERE app_id = $1`,
+      [app.id],
+    );
+    assert.equal(rows.rows[0]?.n, 2);
+  });
+
+  it('says so, with a HeraldError, when the caller’s transaction is already aborted', async () => {
+    await client.query('BEGIN');
+    await assert.rejects(client.query('SELECT 1/0'));
+    await assert.rejects(
+      herald.publish(client, { appId: appUid, eventType: 'order.paid', payload: { n: 50 } }),
+      (error: unknown) =>
+        error instanceof HeraldError &&
+        error.code === 'generic_error' &&
+        typeof error.detail === 'string' &&
+        error.detail.includes('aborted'),
+    );
+    await client.query('ROLLBACK');
+  });
+
   async function appId(): Promise<string> {
     const app = await herald.store.getApplication(appUid);
     assert.ok(app);

@@ -9,6 +9,8 @@ import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { describePostgres, POSTGRES_TEST_URL, uniqueSchema } from '../helpers/backend.ts';
 
 const newest = Math.max(...pgMigrations.map((m) => m.version));
+/** An index the newest migration adds: absent at the previous version, present after it. */
+const NEWEST_INDEX = 'idempotency_keys_created';
 
 async function withClient<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: POSTGRES_TEST_URL });
@@ -27,7 +29,7 @@ async function dropSchema(schema: string): Promise<void> {
 
 async function appliedVersions(client: pg.Client, schema: string): Promise<number[]> {
   const { rows } = await client.query<{ version: number }>(
-    `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
+    `SELECT version FROM "${schema}".herald_migrations ORDER BY version`,
   );
   return rows.map((row) => Number(row.version));
 }
@@ -66,7 +68,7 @@ describePostgres('PostgreSQL migrations', () => {
         assert.deepEqual(await migratePostgres(client, schema, { upTo: newest - 1 }), [
           ...pgMigrations.filter((m) => m.version < newest).map((m) => m.version),
         ]);
-        assert.ok(!(await indexNames(client, schema)).includes('messages_created'));
+        assert.ok(!(await indexNames(client, schema)).includes(NEWEST_INDEX));
       });
       // Data written by the previous version, through the store of today (same tables).
       const build = createRecordBuilders();
@@ -98,7 +100,7 @@ describePostgres('PostgreSQL migrations', () => {
         assert.deepEqual(await appliedVersions(client, schema), [
           ...pgMigrations.map((m) => m.version),
         ]);
-        assert.ok((await indexNames(client, schema)).includes('messages_created'));
+        assert.ok((await indexNames(client, schema)).includes(NEWEST_INDEX));
       });
     } finally {
       await dropSchema(schema);
@@ -135,7 +137,7 @@ describePostgres('PostgreSQL migrations', () => {
       await withClient(async (client) => {
         await migratePostgres(client, schema);
         await client.query(
-          `INSERT INTO "${schema}".schema_migrations (version, name, applied_at) VALUES ($1, 'future', 0)`,
+          `INSERT INTO "${schema}".herald_migrations (version, name, applied_at) VALUES ($1, 'future', 0)`,
           [newest + 1],
         );
         await assert.rejects(migratePostgres(client, schema), /newer than this Herald knows/);

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { after, before, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { describePostgres, POSTGRES_TEST_URL, uniqueSchema } from '../helpers/backend.ts';
 import {
   type HeraldProcess,
+  heraldEnv,
   PROCESS_ADMIN_TOKEN,
   startHeraldProcess,
 } from '../helpers/herald-process.ts';
@@ -49,6 +52,41 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+const HERALD_BIN = fileURLToPath(new URL('../../bin/herald.js', import.meta.url));
+
+/**
+ * `herald serve` in a process group of its own (as under systemd or `tini -g`), so a signal to
+ * the group reaches the primary and every process it forked at once.
+ */
+async function startInOwnGroup(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [HERALD_BIN, 'serve', ...args], {
+    env: heraldEnv(POSTGRES_TEST_URL, env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const pid = child.pid;
+  assert.ok(pid !== undefined);
+  const killGroup = () => {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  process.once('exit', killGroup);
+  return { pid, exited, output: () => output, killGroup };
 }
 
 describePostgres('herald serve --role and --workers (PostgreSQL)', () => {
@@ -156,5 +194,30 @@ describePostgres('herald serve --role and --workers (PostgreSQL)', () => {
 
     assert.deepEqual(await group.stop(), { code: 0, signal: null }, group.output());
     assert.ok(!isAlive(a2) && !isAlive(b2), 'every process of the group has exited');
+  });
+
+  it('--workers 2 drains and exits 0 when the whole process group gets SIGTERM at once', {
+    timeout: 60_000,
+  }, async () => {
+    const group = await startInOwnGroup(['--role', 'all', '--workers', '2'], {
+      ...env,
+      HERALD_LOG_LEVEL: 'info',
+      HERALD_SHUTDOWN_TIMEOUT_MS: '10000',
+    });
+    try {
+      const deadline = performance.now() + 20_000;
+      while (!/Processes: 2 \(pids \d+, \d+\)/.test(group.output())) {
+        assert.ok(performance.now() < deadline, `no banner\n${group.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // What systemd's default stop, `kill -- -PGID` and `tini -g` do: every process at once.
+      process.kill(-group.pid, 'SIGTERM');
+      const exit = await group.exited;
+      assert.deepEqual(exit, { code: 0, signal: null }, group.output());
+      assert.doesNotMatch(group.output(), /second signal/);
+      assert.equal(group.output().match(/"msg":"stopped cleanly"/g)?.length, 2, group.output());
+    } finally {
+      group.killGroup();
+    }
   });
 });

@@ -160,6 +160,25 @@ describe(`pruning job: ${testBackend}`, () => {
     assert.deepEqual(await remaining(), []);
   });
 
+  it('purges idempotency keys in bounded batches too', async () => {
+    const keys = Array.from({ length: 5 }, (_, i) => `key-${i}`);
+    for (const [i, key] of keys.entries()) await idempotencyKey(key, T0 + i);
+    await idempotencyKey('fresh', T0 + DAY - HOUR);
+    now = T0 + DAY;
+    const job = pruner({ tuning: { batchSize: 2, maxBatches: 2 } });
+
+    const first = await job.runOnce();
+    assert.equal(first.idempotencyKeysPurged, 4);
+    assert.equal(first.complete, false);
+    // Oldest first: the newest past key is the one left for the next pass.
+    assert.equal(await keyKept('key-4'), true);
+    const second = await job.runOnce();
+    assert.equal(second.idempotencyKeysPurged, 1);
+    assert.equal(second.complete, true);
+    assert.equal(await keyKept('fresh'), true);
+    for (const key of keys) assert.equal(await keyKept(key), false);
+  });
+
   it('shares a running pass between callers', async () => {
     await message(T0, 'success');
     now = T0 + 365 * DAY;

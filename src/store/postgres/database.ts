@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
 import { HeraldError, validationError } from '../../errors.ts';
 
 export interface PostgresOptions {
@@ -59,15 +60,21 @@ const types = {
  */
 function clientConfig(options: PostgresOptions, unbounded = false): pg.ClientConfig {
   const statementTimeoutMs = unbounded ? 0 : options.statementTimeoutMs;
-  const settings = [`-c search_path=${quoteIdent(options.schema)}`];
+  // The URL is parsed here rather than handed to the driver as `connectionString`, whose fields
+  // would override these: an `options` parameter in the URL (some hosted PostgreSQL services
+  // need one) is kept, and Herald's settings are added after it, so they win. An
+  // `application_name` in the URL wins over Herald's default name.
+  const fromUrl = parseIntoClientConfig(options.url);
+  const settings = fromUrl.options === undefined ? [] : [fromUrl.options];
+  settings.push(`-c search_path=${quoteIdent(options.schema)}`);
   settings.push(`-c statement_timeout=${statementTimeoutMs}`);
   // A connection left inside a transaction (a bug, a stalled caller) must not hold locks forever.
   settings.push('-c idle_in_transaction_session_timeout=60000');
   return {
-    connectionString: options.url,
+    ...fromUrl,
     types,
     options: settings.join(' '),
-    application_name: options.applicationName ?? 'herald',
+    application_name: fromUrl.application_name ?? options.applicationName ?? 'herald',
     // Probes start after 10 s idle, so a vanished server is noticed on idle connections too.
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,

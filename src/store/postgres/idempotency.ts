@@ -73,11 +73,19 @@ export function pgIdempotency(db: PgDatabase): IdempotencyStore {
         [scope, key],
       );
     },
-    async purgeIdempotencyKeys(before) {
+    async purgeIdempotencyKeys(before, limit) {
+      // One statement: the rows are found through idempotency_keys_created (migration 003) and
+      // chosen with SKIP LOCKED, so nodes purging at once split the work, and a key a request
+      // is claiming right now is left for the next batch. MATERIALIZED: the choice runs (and
+      // locks) exactly once, before the delete.
       const rows = await db.rows<{ n: number }>(
-        `WITH purged AS (DELETE FROM idempotency_keys WHERE created_at < $1 RETURNING 1)
-         SELECT count(*) AS n FROM purged`,
-        [before],
+        `WITH old AS MATERIALIZED (
+           SELECT scope, key FROM idempotency_keys WHERE created_at < $1
+           ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+         purged AS (DELETE FROM idempotency_keys k USING old
+           WHERE k.scope = old.scope AND k.key = old.key RETURNING 1)
+         SELECT count(*)::int AS n FROM purged`,
+        [before, limit],
       );
       return rows[0]?.n ?? 0;
     },

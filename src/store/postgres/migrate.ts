@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { initialSchema } from './migrations/001-initial.ts';
 import { retentionIndexes } from './migrations/002-retention-indexes.ts';
+import { idempotencyCreatedIndex } from './migrations/003-idempotency-created-index.ts';
 
 export interface PgMigration {
   version: number;
@@ -12,6 +13,7 @@ export interface PgMigration {
 export const pgMigrations: readonly PgMigration[] = [
   { version: 1, name: 'initial', sql: initialSchema },
   { version: 2, name: 'retention-indexes', sql: retentionIndexes },
+  { version: 3, name: 'idempotency-created-index', sql: idempotencyCreatedIndex },
 ];
 
 /**
@@ -23,7 +25,7 @@ const MIGRATION_LOCK_KEY = 0x6865_7261; // "hera"
 /**
  * Brings `schema` up to date (creating it if needed), holding an advisory lock so that several
  * nodes starting at once apply each migration exactly once; the others wait, then find nothing
- * to do. Each migration runs in its own transaction with its row in `schema_migrations`.
+ * to do. Each migration runs in its own transaction with its row in `herald_migrations`.
  * `upTo` stops early (tests migrate from an older version). Returns the versions applied.
  */
 export async function migratePostgres(
@@ -38,10 +40,10 @@ export async function migratePostgres(
   try {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident}`);
     await client.query(
-      `CREATE TABLE IF NOT EXISTS ${ident}.schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${ident}.herald_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`,
     );
     const { rows } = await client.query<{ version: number }>(
-      `SELECT version FROM ${ident}.schema_migrations`,
+      `SELECT version FROM ${ident}.herald_migrations`,
     );
     const applied = new Set(rows.map((row) => Number(row.version)));
     const newest = Math.max(0, ...migrations.map((m) => m.version));
@@ -59,7 +61,7 @@ export async function migratePostgres(
         await client.query(`SET LOCAL search_path TO ${ident}`);
         await client.query(migration.sql);
         await client.query(
-          `INSERT INTO ${ident}.schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+          `INSERT INTO ${ident}.herald_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
           [migration.version, migration.name, Date.now()],
         );
         await client.query('COMMIT');

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { IdempotencyBegin, IdempotencyStore } from '../idempotency-store.ts';
+import { withoutCommitSync } from './database.ts';
 
 interface KeyRow {
   state: 'in_progress' | 'done';
@@ -23,7 +24,14 @@ export function sqliteIdempotency(db: Database.Database): IdempotencyStore {
   const abandon = db.prepare(
     `DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND state = 'in_progress'`,
   );
-  const purge = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?');
+  // Oldest first, through idempotency_keys_created (migration 004), at most `limit` rows.
+  const purge = db.prepare(
+    `DELETE FROM idempotency_keys WHERE rowid IN (
+       SELECT rowid FROM idempotency_keys WHERE created_at < ? ORDER BY created_at LIMIT ?)`,
+  );
+  const purgeTx = db.transaction(
+    (before: number, limit: number) => purge.run(before, limit).changes,
+  );
 
   const begin = db.transaction(
     (
@@ -55,8 +63,10 @@ export function sqliteIdempotency(db: Database.Database): IdempotencyStore {
     async abandonIdempotentRequest(scope, key) {
       abandon.run(scope, key);
     },
-    async purgeIdempotencyKeys(before) {
-      return purge.run(before).changes;
+    async purgeIdempotencyKeys(before, limit) {
+      // Like the retention batches: a short IMMEDIATE transaction whose commit skips the disk
+      // sync; a purge lost to a power cut is simply made again by the next pass.
+      return withoutCommitSync(db, () => purgeTx.immediate(before, limit));
     },
   };
 }

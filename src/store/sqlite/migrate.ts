@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { initialSchema } from './migrations/001-initial.ts';
 import { deliveryClaimIndexes } from './migrations/002-delivery-claim-indexes.ts';
 import { retentionIndexes } from './migrations/003-retention-indexes.ts';
+import { idempotencyCreatedIndex } from './migrations/004-idempotency-created-index.ts';
 
 interface Migration {
   version: number;
@@ -14,6 +15,7 @@ const migrations: readonly Migration[] = [
   { version: 1, name: 'initial', sql: initialSchema },
   { version: 2, name: 'delivery-claim-indexes', sql: deliveryClaimIndexes },
   { version: 3, name: 'retention-indexes', sql: retentionIndexes },
+  { version: 4, name: 'idempotency-created-index', sql: idempotencyCreatedIndex },
 ];
 
 /** Applies the migrations this database has not seen, each in its own transaction. */

@@ -1,0 +1,7 @@
+/**
+ * Idempotency keys by age, so each batch of the pruning job's purge finds its rows without
+ * scanning the table.
+ */
+export const idempotencyCreatedIndex = `
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+`;
