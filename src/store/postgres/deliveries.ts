@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { DeliveryOutcome, DeliveryStore, DisabledEndpoint } from '../delivery-store.ts';
 import { type DeliveryRecord, DeliveryStatus } from '../records.ts';
+import { prepared } from './claim-queries.ts';
 import type { PgDatabase } from './database.ts';
 import { pgDeliveryClaims } from './delivery-claims.ts';
 import type { DueNotifications } from './due-notifications.ts';
@@ -11,11 +12,14 @@ type Attempted = Extract<DeliveryOutcome, { kind: 'attempted' }>;
 
 /**
  * The queue on PostgreSQL. Claims are single statements (delivery-claims.ts); a batch of
- * outcomes is one transaction of a few set-based statements, whatever its size.
+ * outcomes is one transaction of two statements in the common case (lock the parents, then
+ * record everything), whatever its size.
  *
  * Lock order. Recording a batch first locks what a delete locks first, each set in id order:
  * the applications (KEY SHARE: only deleting one waits for it), then the endpoints (NO KEY
- * UPDATE: their health is written), and only then the deliveries. A delete of an application or
+ * UPDATE when their health is read and then written; KEY SHARE when the batch has one endpoint
+ * whose health is only written, by an UPDATE at the end: see `lockParents`), and only then the
+ * deliveries. A delete of an application or
  * an endpoint locks that row first and then cascades into deliveries and attempts, so it waits
  * for a batch holding the row, or the batch waits for it; never each for the other. Two batches
  * take their locks in the same order too. A message is deleted (pruned) only once all its
@@ -36,25 +40,17 @@ export function pgDeliveries(db: PgDatabase, due: DueNotifications): DeliverySto
         (o) => o.kind !== 'attempted' || (o.next.status !== 'fail' && !o.disableEndpoint),
       );
       return db.transaction(async (client) => {
-        // Only what the dispatcher itself records: a commit lost to a crash means the delivery
-        // is sent again (at least once holds), as SQLite's `withoutCommitSync` does.
-        await client.query(ASYNC_COMMIT);
         const runs = distinctRuns(outcomes);
-        const endpoints = new Map<string, EndpointHealth>();
-        const applied = outcomes.map(() => false);
         const healthInline = successesOnly && runs.length === 1;
-        for (const [r, run] of runs.entries()) {
-          const parents = r === 0 ? parentIds(outcomes) : undefined;
-          const rows = await recordRun(client, run.outcomes, now, parents, healthInline);
-          for (const row of rows) {
-            if (row.app_id === null) continue;
-            endpoints.set(row.id, {
-              appId: row.app_id,
-              disabled: row.disabled === true,
-              failingSince: row.failing_since,
-            });
-          }
-          const changed = new Set(rows.filter((row) => row.app_id === null).map((row) => row.id));
+        const parents = parentIds(outcomes);
+        // Several endpoints must be locked in id order up front: the UPDATE at the end would
+        // lock them in any order, and two such batches could then deadlock.
+        const keyShare =
+          healthInline && 'endpointIds' in parents && parents.endpointIds.length === 1;
+        const endpoints = await lockParents(client, parents, keyShare);
+        const applied = outcomes.map(() => false);
+        for (const run of runs) {
+          const changed = await recordRun(client, run.outcomes, now, healthInline);
           run.outcomes.forEach((o, i) => {
             applied[run.start + i] = changed.has(o.deliveryId);
           });
@@ -118,9 +114,6 @@ export function pgDeliveries(db: PgDatabase, due: DueNotifications): DeliverySto
   };
 }
 
-/** Makes the transaction's COMMIT not wait for the WAL to reach the disk. */
-const ASYNC_COMMIT = 'SET LOCAL synchronous_commit = off';
-
 /** Runs of outcomes with distinct deliveries, in order (see `recordRun`). */
 function distinctRuns(
   outcomes: readonly DeliveryOutcome[],
@@ -142,7 +135,7 @@ function distinctRuns(
 }
 
 /**
- * The applications and endpoints of a batch's deliveries, as the outcomes name them (the
+ * The applications and endpoints of a batch's deliveries to lock, as the outcomes name them (the
  * dispatcher knows them from the claim, and a delivery's parents never change); for a batch
  * where some outcome does not name them, the ids of every delivery, to look them up by.
  */
@@ -163,64 +156,103 @@ function parentIds(outcomes: readonly DeliveryOutcome[]): Parents {
   return { appIds: [...appIds], endpointIds: [...endpointIds] };
 }
 
-/** A row `recordRun` returns: a delivery it changed (`app_id` null), or a locked endpoint. */
-interface RecordedRow {
-  id: string;
-  app_id: string | null;
-  disabled: boolean | null;
-  failing_since: number | null;
+/**
+ * Locks the applications (KEY SHARE) and then the endpoints of a batch's deliveries, each in
+ * id order (see `pgDeliveries` for why), in one statement (the endpoints' condition refers to
+ * the applications' CTE, which PostgreSQL evaluates in full, once, before it reads an endpoint:
+ * an InitPlan), and returns the endpoints' health.
+ *
+ * The endpoints are locked NO KEY UPDATE when the batch's health depends on what it was (read
+ * here, written after): batches then take turns per endpoint. With `keyShare` (a batch of one
+ * endpoint whose health write needs no earlier state: `healthInline`, see `recordRun`) it is
+ * locked KEY SHARE only, which keeps the lock order against deletes without making batches of
+ * other processes wait for each other from their start: they queue only at their one UPDATE of
+ * the endpoint, near their end, and each writes what a batch recorded alone would. Never for
+ * several endpoints: that UPDATE locks them in no particular order, and two such batches
+ * deadlocked (seen once in the PostgreSQL tests).
+ *
+ * It also makes the transaction's COMMIT not wait for the WAL to reach the disk (`SET LOCAL
+ * synchronous_commit = off`, without a round trip of its own): this records only what the
+ * dispatcher itself did, so a commit lost to a crash means the delivery is sent again (at least
+ * once holds), as SQLite's `withoutCommitSync` does for claims. Publishes keep their durability.
+ *
+ * A statement of its own, before the writes: a statement that waited for a lock still reads
+ * what its snapshot (taken before the wait) shows, so an UPDATE of the endpoint in the same
+ * statement would meet the row version it waited for as a concurrent update, and following it
+ * takes a tuple lock that a third batch, queued for the row, may hold: measured, a deadlock
+ * (detected after `deadlock_timeout`) every few hundred batches with four processes.
+ */
+async function lockParents(
+  client: PoolClient,
+  parents: Parents,
+  keyShare: boolean,
+): Promise<Map<string, EndpointHealth>> {
+  let apps: string;
+  let endpoints: string;
+  let values: unknown[];
+  if ('deliveryIds' in parents) {
+    // ARRAY(...) runs once, through the deliveries' primary key: as a semi-join, the planner
+    // may instead walk an endpoint's every delivery looking for one of these.
+    apps = 'ARRAY(SELECT DISTINCT app_id FROM deliveries WHERE id = ANY($1::text[]))';
+    endpoints = 'ARRAY(SELECT DISTINCT endpoint_id FROM deliveries WHERE id = ANY($1::text[]))';
+    values = [parents.deliveryIds];
+  } else {
+    apps = '$1::text[]';
+    endpoints = '$2::text[]';
+    values = [parents.appIds, parents.endpointIds];
+  }
+  const { rows } = await client.query<{
+    id: string;
+    app_id: string;
+    disabled: boolean;
+    failing_since: number | null;
+  }>(
+    prepared({
+      text: `WITH apps AS MATERIALIZED (
+       SELECT id FROM applications
+       WHERE id = ANY(${apps}) AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+       ORDER BY id FOR KEY SHARE)
+     SELECT id, app_id, disabled, failing_since FROM endpoints
+     WHERE id = ANY(${endpoints}) AND (SELECT count(*) FROM apps) >= 0
+     ORDER BY id FOR ${keyShare ? 'KEY SHARE' : 'NO KEY UPDATE'}`,
+      values,
+    }),
+  );
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      { appId: r.app_id, disabled: r.disabled, failingSince: r.failing_since },
+    ]),
+  );
 }
 
 /**
- * Records a run of outcomes for distinct deliveries in ONE statement (a batch is one run unless
- * it names a delivery twice; then each run sees the one before):
- * 1. with `parents` (the first run), locks the applications (KEY SHARE) and then the endpoints
- *    (NO KEY UPDATE), each in id order (see `pgDeliveries` for why), and returns the endpoints'
- *    health. Each step waits for the one before: its condition refers to the CTE before it,
- *    which PostgreSQL evaluates once, in full, before the step reads a row (an InitPlan);
- * 2. writes each outcome's next state, fenced by `outcomeApplies` (see delivery-store.ts) in
+ * Records a run of outcomes for distinct deliveries in ONE statement, once `lockParents` holds
+ * their parents (a batch is one run unless it names a delivery twice; then each run sees the
+ * one before). Returns the deliveries it changed.
+ * 1. writes each outcome's next state, fenced by `outcomeApplies` (see delivery-store.ts) in
  *    SQL: with a lease, only a delivery still `sending` under that very lease changes; without
- *    one, a release only changes a delivery still `sending`. Returns the deliveries changed;
- * 3. logs the attempts of the outcomes that applied (an attempt already there is skipped, so
+ *    one, a release only changes a delivery still `sending`;
+ * 2. logs the attempts of the outcomes that applied (an attempt already there is skipped, so
  *    writing a batch again after its COMMIT's answer was lost adds nothing twice);
- * 4. with `healthInline` (every attempt succeeded or will be retried: nothing failed for good,
+ * 3. with `healthInline` (every attempt succeeded or will be retried: nothing failed for good,
  *    nothing disables its endpoint), writes the endpoints' health as `applyEndpointHealth` would:
  *    each endpoint with a success that applied gets `last_success_at = now` and no
  *    `failing_since`; that needs no earlier state, so it needs no round trip of its own.
+ * The deliveries are found through their primary key (`= ANY`): joined to the outcomes alone,
+ * the planner may hash them and scan the whole table.
  */
 async function recordRun(
   client: PoolClient,
   run: readonly DeliveryOutcome[],
   now: number,
-  parents: Parents | undefined,
   healthInline: boolean,
-): Promise<RecordedRow[]> {
+): Promise<Set<string>> {
   const values: unknown[] = [];
   const add = (value: unknown) => `$${values.push(value)}`;
   const at = add(now);
+  const ids = add(run.map((o) => o.deliveryId));
   const ctes: string[] = [];
-  let lockedFirst = '';
-  if (parents !== undefined) {
-    const [apps, endpoints] =
-      'deliveryIds' in parents
-        ? (() => {
-            // ARRAY(...) runs once, through the deliveries' primary key: as a semi-join, the
-            // planner may instead walk an endpoint's every delivery looking for one of these.
-            const ids = add(parents.deliveryIds);
-            return [
-              `ARRAY(SELECT DISTINCT app_id FROM deliveries WHERE id = ANY(${ids}::text[]))`,
-              `ARRAY(SELECT DISTINCT endpoint_id FROM deliveries WHERE id = ANY(${ids}::text[]))`,
-            ];
-          })()
-        : [`${add(parents.appIds)}::text[]`, `${add(parents.endpointIds)}::text[]`];
-    ctes.push(`apps AS MATERIALIZED (
-        SELECT id FROM applications WHERE id = ANY(${apps}) ORDER BY id FOR KEY SHARE)`);
-    ctes.push(`parents AS MATERIALIZED (
-        SELECT id, app_id, disabled, failing_since FROM endpoints
-        WHERE id = ANY(${endpoints}) AND (SELECT count(*) FROM apps) >= 0
-        ORDER BY id FOR NO KEY UPDATE)`);
-    lockedFirst = 'AND (SELECT count(*) FROM parents) >= 0';
-  }
   ctes.push(`settled AS (
       UPDATE deliveries d SET
         status = v.status,
@@ -228,14 +260,14 @@ async function recordRun(
         attempt_count = d.attempt_count + CASE WHEN v.attempted THEN 1 ELSE 0 END,
         last_attempt_at = CASE WHEN v.attempted THEN v.attempted_at ELSE d.last_attempt_at END,
         updated_at = ${at}
-      FROM unnest(${add(run.map((o) => o.deliveryId))}::text[], ${add(run.map(nextStatus))}::int2[],
+      FROM unnest(${ids}::text[], ${add(run.map(nextStatus))}::int2[],
           ${add(run.map(nextDueAt))}::int8[], ${add(run.map((o) => o.kind === 'attempted'))}::bool[],
           ${add(run.map((o) => (o.kind === 'attempted' ? o.attempt.createdAt : null)))}::int8[],
           ${add(run.map((o) => o.kind === 'released'))}::bool[],
           ${add(run.map((o) => o.leaseUntil ?? null))}::int8[],
           ${add(run.map((o) => o.kind === 'attempted' && o.next.status === 'success'))}::bool[])
         AS v(id, status, due_at, attempted, attempted_at, released, lease_until, succeeded)
-      WHERE d.id = v.id ${lockedFirst} AND CASE
+      WHERE d.id = ANY(${ids}::text[]) AND d.id = v.id AND CASE
         WHEN v.lease_until IS NOT NULL
           THEN d.status = ${DeliveryStatus.sending} AND d.due_at = v.lease_until
         ELSE NOT v.released OR d.status = ${DeliveryStatus.sending} END
@@ -252,17 +284,11 @@ async function recordRun(
       UPDATE endpoints SET last_success_at = ${at}, failing_since = NULL
       WHERE id IN (SELECT endpoint_id FROM settled WHERE succeeded))`);
   }
-  const locked =
-    parents === undefined
-      ? ''
-      : `UNION ALL SELECT id, app_id, disabled, failing_since FROM parents`;
-  const { rows } = await client.query<RecordedRow>(
-    `WITH ${ctes.join(',\n    ')}
-    SELECT id, NULL AS app_id, NULL::bool AS disabled, NULL::int8 AS failing_since FROM settled
-    ${locked}`,
+  const { rows } = await client.query<{ id: string }>(
+    `WITH ${ctes.join(',\n    ')}\n    SELECT id FROM settled`,
     values,
   );
-  return rows;
+  return new Set(rows.map((row) => row.id));
 }
 
 function nextStatus(outcome: DeliveryOutcome): DeliveryStatus {

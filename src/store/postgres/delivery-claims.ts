@@ -6,11 +6,12 @@ import {
   claimSharedQuery,
   NEXT_DUE,
   NEXT_DUE_AFTER,
+  prepared,
   type Query,
   queuedEndpointsQuery,
   RELEASE_ALL,
 } from './claim-queries.ts';
-import type { PgDatabase } from './database.ts';
+import { type PgDatabase, translatePgError } from './database.ts';
 import type { DueNotifications } from './due-notifications.ts';
 import {
   type DeliveryRow,
@@ -74,7 +75,11 @@ export function pgDeliveryClaims(
   }
 
   async function run(query: Query): Promise<ClaimedDelivery[]> {
-    return withContext(await db.rows<ClaimedRow>(query.text, query.values));
+    try {
+      return withContext((await db.pool.query<ClaimedRow>(prepared(query))).rows);
+    } catch (error) {
+      throw translatePgError(error);
+    }
   }
 
   /**

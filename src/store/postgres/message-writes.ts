@@ -8,12 +8,10 @@ import type { Settled } from './group-commit.ts';
 export interface WrittenMessages {
   /** One per input, in order: stored, or why not (conflict, not found). */
   results: Settled<CreatedMessage>[];
-  /** The earliest due time among the deliveries written; null when none was. */
-  earliestDueAt: number | null;
 }
 
 /** One message ready to insert: where it goes and which endpoints get a delivery. */
-export interface Plan {
+interface Plan {
   index: number;
   input: NewMessage;
   appId: string;
@@ -22,38 +20,15 @@ export interface Plan {
 
 /**
  * Stores messages and fans them out with `client`, inside whatever transaction the caller holds
- * (it never begins or commits one): `planMessages` and then `storePlanned`. See those two.
- */
-export async function writeMessages(
-  client: Queryable,
-  schema: string,
-  inputs: readonly NewMessage[],
-  notifyChannel: string | null,
-): Promise<WrittenMessages> {
-  return storePlanned(client, await planMessages(client, schema, inputs), notifyChannel);
-}
-
-/** What `planMessages` decided: each message's plan, or why it fails. */
-export interface PlannedMessages {
-  readonly schema: string;
-  readonly inputs: readonly NewMessage[];
-  readonly plans: readonly Plan[];
-  /** Per input: its failure when it has no plan; undefined when planned. */
-  readonly failed: readonly (Settled<CreatedMessage> | undefined)[];
-  /** Inline applications were inserted: the plan is only valid in the same transaction. */
-  readonly createdApplications: boolean;
-}
-
-/**
- * Works out which endpoints each message goes to, in a few queries whatever the number of
- * messages (applications created inline, then the endpoints of every application at once).
- * Without inline applications it only reads, so it needs no transaction: under READ COMMITTED
- * the insert that follows takes a snapshot of its own anyway.
+ * (it never begins or commits one). Built for batches: a handful of statements whatever the
+ * number of messages (applications created inline, then the endpoints of every application at
+ * once, then messages, deliveries and the NOTIFY on `notifyChannel` that wakes the dispatchers
+ * in one statement; PostgreSQL sends it when the transaction commits).
  *
  * A taken eventId, an unknown application or an unknown `onlyEndpointId` fails that message
  * alone and does NOT abort the transaction: duplicates are skipped by `ON CONFLICT DO NOTHING`
  * and existence is checked before inserting. Only a row deleted by someone else between that
- * check and the insert raises a foreign-key error, which aborts the statement (callers fall
+ * check and the insert raises a foreign-key error, which aborts the transaction (callers fall
  * back to one message per transaction then).
  *
  * Locks: only the KEY SHARE locks of foreign-key checks (on the applications, the endpoints and
@@ -65,15 +40,16 @@ export interface PlannedMessages {
  * Reads nothing through the connection's type parsers beyond text and booleans, and names its
  * tables with their schema, so it works on a caller's own connection (library mode).
  */
-export async function planMessages(
+export async function writeMessages(
   client: Queryable,
   schema: string,
   inputs: readonly NewMessage[],
-): Promise<PlannedMessages> {
+  notifyChannel: string,
+): Promise<WrittenMessages> {
   const t = tableNames(schema);
-  const failed: (Settled<CreatedMessage> | undefined)[] = inputs.map(() => undefined);
+  const results: (Settled<CreatedMessage> | undefined)[] = inputs.map(() => undefined);
   const fail = (index: number, error: unknown) => {
-    failed[index] = { ok: false, error };
+    results[index] = { ok: false, error };
   };
 
   const apps = await resolveApplications(client, t, inputs, fail);
@@ -105,63 +81,25 @@ export async function planMessages(
     }
     plans.push({ index, input, appId, deliveries });
   });
-  const createdApplications = inputs.some((input) => input.application !== undefined);
-  return { schema, inputs, plans, failed, createdApplications };
-}
 
-/**
- * Inserts the planned messages and their deliveries in ONE statement (atomic on its own, so it
- * needs no transaction when nothing else must commit with it), which also queues the NOTIFY on
- * `notifyChannel` (when given) that wakes the dispatchers once it commits.
- */
-export async function storePlanned(
-  client: Queryable,
-  planned: PlannedMessages,
-  notifyChannel: string | null,
-): Promise<WrittenMessages> {
-  const stored = await insertMessagesAndDeliveries(
-    client,
-    tableNames(planned.schema),
-    planned.plans,
-    notifyChannel,
-  );
-  return settlePlanned(planned, stored);
-}
-
-/**
- * The results of a plan whose insert committed, given which of its messages are stored: a
- * planned message that is not was skipped because its eventId was taken.
- */
-export function settlePlanned(
-  planned: PlannedMessages,
-  stored: ReadonlySet<string>,
-): WrittenMessages {
-  const results = [...planned.failed];
-  let earliestDueAt: number | null = null;
-  for (const plan of planned.plans) {
+  const stored = await insertMessagesAndDeliveries(client, t, plans, notifyChannel);
+  for (const plan of plans) {
     const message = { ...plan.input.message, appId: plan.appId };
     if (!stored.has(message.id)) {
-      results[plan.index] = {
-        ok: false,
-        error: conflict(
+      fail(
+        plan.index,
+        conflict(
           `A message with eventId '${message.eventId}' already exists in this application; eventIds are unique per application.`,
         ),
-      };
+      );
       continue;
     }
-    results[plan.index] = {
-      ok: true,
-      value: { message, deliveryCount: plan.deliveries.length },
-    };
-    if (plan.deliveries.length > 0) {
-      earliestDueAt = Math.min(earliestDueAt ?? message.createdAt, message.createdAt);
-    }
+    results[plan.index] = { ok: true, value: { message, deliveryCount: plan.deliveries.length } };
   }
   return {
     results: results.map(
       (r) => r ?? { ok: false, error: new Error('message write lost a result') },
     ),
-    earliestDueAt,
   };
 }
 
@@ -311,15 +249,16 @@ function parseJson<T>(text: string | null): T | null {
 
 /**
  * One statement for the whole batch: the messages (a taken eventId is skipped, not an error),
- * then the deliveries of those actually inserted, then (with `notifyChannel`) a NOTIFY carrying
- * the earliest due time among the deliveries inserted, if any. Returns the ids of the messages
- * inserted. All in one statement, so atomic even on a connection outside any transaction.
+ * then the deliveries of those actually inserted, then a NOTIFY on `notifyChannel` carrying the
+ * earliest due time among those deliveries, if any were inserted. Returns the ids of the
+ * messages inserted. All in one statement, so atomic even on a connection outside any
+ * transaction, and one round trip.
  */
 async function insertMessagesAndDeliveries(
   client: Queryable,
   t: Tables,
   plans: readonly Plan[],
-  notifyChannel: string | null,
+  notifyChannel: string,
 ): Promise<Set<string>> {
   if (plans.length === 0) return new Set();
   const messages = plans.map((p) => p.input.message);
@@ -331,31 +270,7 @@ async function insertMessagesAndDeliveries(
       at: p.input.message.createdAt,
     })),
   );
-  const values: unknown[] = [
-    messages.map((m) => m.id),
-    plans.map((p) => p.appId),
-    messages.map((m) => m.eventId),
-    messages.map((m) => m.eventType),
-    messages.map((m) => m.payload),
-    messages.map((m) => (m.channels === null ? null : JSON.stringify(m.channels))),
-    messages.map((m) => m.createdAt),
-    messages.map((m) => m.expiresAt),
-    deliveries.map((d) => d.id),
-    deliveries.map((d) => d.msgId),
-    deliveries.map((d) => d.endpointId),
-    deliveries.map((d) => d.appId),
-    deliveries.map((d) => d.at),
-  ];
-  // A SELECT in WITH runs only when referred to: the final WHERE does, once, before any row.
-  const notify =
-    notifyChannel === null
-      ? { cte: '', where: '' }
-      : {
-          cte: `, n AS (
-       SELECT pg_notify($${values.push(notifyChannel)}, min(due_at)::text) FROM d HAVING count(*) > 0
-     )`,
-          where: 'WHERE (SELECT count(*) FROM n) >= 0',
-        };
+  // A SELECT in WITH runs only when referred to: the last WHERE does, once, before any row.
   const { rows } = await client.query<{ id: string }>(
     `WITH m AS (
        INSERT INTO ${t.messages} (id, app_id, event_id, event_type, payload, channels, created_at, expires_at)
@@ -372,9 +287,26 @@ async function insertMessagesAndDeliveries(
          AS v(id, msg_id, endpoint_id, app_id, at)
        WHERE msg_id IN (SELECT id FROM m)
        RETURNING due_at
-     )${notify.cte}
-     SELECT id FROM m ${notify.where}`,
-    values,
+     ), n AS (
+       SELECT pg_notify($14, min(due_at)::text) FROM d HAVING count(*) > 0
+     )
+     SELECT id FROM m WHERE (SELECT count(*) FROM n) >= 0`,
+    [
+      messages.map((m) => m.id),
+      plans.map((p) => p.appId),
+      messages.map((m) => m.eventId),
+      messages.map((m) => m.eventType),
+      messages.map((m) => m.payload),
+      messages.map((m) => (m.channels === null ? null : JSON.stringify(m.channels))),
+      messages.map((m) => m.createdAt),
+      messages.map((m) => m.expiresAt),
+      deliveries.map((d) => d.id),
+      deliveries.map((d) => d.msgId),
+      deliveries.map((d) => d.endpointId),
+      deliveries.map((d) => d.appId),
+      deliveries.map((d) => d.at),
+      notifyChannel,
+    ],
   );
   return new Set(rows.map((row) => row.id));
 }

@@ -12,13 +12,7 @@ import {
 } from './database.ts';
 import type { DueNotifications } from './due-notifications.ts';
 import { groupCommit, type Settled } from './group-commit.ts';
-import {
-  type PlannedMessages,
-  planMessages,
-  settlePlanned,
-  storePlanned,
-  writeMessages,
-} from './message-writes.ts';
+import { writeMessages } from './message-writes.ts';
 import { keysetClause, toPage } from './page.ts';
 import {
   DELIVERY_COLUMNS,
@@ -101,41 +95,29 @@ export function pgMessages(db: PgDatabase, due: DueNotifications): MessageStore 
   const schema = db.options.schema;
 
   /**
-   * Plans the batch with a few reads, then stores it in ONE statement (messages, deliveries and
-   * the NOTIFY for all of them), atomic without a transaction of its own: two round trips for
-   * the batch instead of five (see ADR 0007). Inline applications are created in a transaction
-   * with the messages, so a batch with any goes that way.
+   * One transaction for the batch: a few reads to plan it, then ONE statement storing the
+   * messages, their deliveries and the NOTIFY for all of them (see message-writes.ts).
    *
-   * A connection lost while the insert (or the COMMIT) is under way leaves its outcome unknown:
-   * the messages may be stored. Answering 503 then would invite a retry, and a retry without an
-   * idempotency key would store them twice. Herald made the message ids, so it looks them up on
-   * a fresh connection: found (the statement is atomic, so it committed, and the messages
-   * missing were skipped for their taken eventIds), the results stand. Not found, or the
-   * look-up fails too: the 503 stands.
+   * A connection lost during COMMIT leaves its outcome unknown: the messages may be stored.
+   * Answering 503 then would invite a retry, and a retry without an idempotency key would
+   * store them twice. Herald made the message ids, so it looks them up on a fresh connection:
+   * found (the transaction is atomic, so all of them are), the results stand. Not found, or
+   * the look-up fails too: the 503 stands.
    */
-  async function writeAtomically(inputs: readonly NewMessage[]) {
-    let planned: PlannedMessages | undefined;
+  async function writeInOneTransaction(inputs: readonly NewMessage[]) {
+    let written: Awaited<ReturnType<typeof writeMessages>> | undefined;
     try {
-      if (inputs.some((input) => input.application !== undefined)) {
-        return await db.transaction(async (client) => {
-          planned = undefined;
-          const plan = await planMessages(client, schema, inputs);
-          // Set before the insert: from here on, a lost connection leaves the outcome unknown.
-          planned = plan;
-          return (await storePlanned(client, plan, due.channel)).results;
-        });
-      }
-      const plan = await planMessages(db.pool, schema, inputs);
-      planned = plan;
-      return await retryOnConflict(
-        async () => (await storePlanned(db.pool, plan, due.channel)).results,
-      );
-    } catch (failure) {
-      const error = translatePgError(failure);
-      if (planned === undefined || !isUnavailable(error)) throw error;
-      const ids = planned.plans.map((p) => p.input.message.id);
-      const found = ids.length === 0 ? null : await storedAfterAll(db, ids);
-      if (found !== null && found.size > 0) return settlePlanned(planned, found).results;
+      return await db.transaction(async (client) => {
+        written = undefined;
+        const result = await writeMessages(client, schema, inputs, due.channel);
+        // Set last: from here on only the COMMIT is left.
+        written = result;
+        return result.results;
+      });
+    } catch (error) {
+      if (written === undefined || !isUnavailable(error)) throw error;
+      const ids = written.results.flatMap((r) => (r.ok ? [r.value.message.id] : []));
+      if (ids.length > 0 && (await storedAfterAll(db, ids))) return written.results;
       throw error;
     }
   }
@@ -144,7 +126,7 @@ export function pgMessages(db: PgDatabase, due: DueNotifications): MessageStore 
   async function writeAlone(input: NewMessage): Promise<Settled<CreatedMessage>> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const [result] = await writeAtomically([input]);
+        const [result] = await writeInOneTransaction([input]);
         return result ?? { ok: false, error: new Error('message write lost its result') };
       } catch (error) {
         const endpointGone =
@@ -160,7 +142,7 @@ export function pgMessages(db: PgDatabase, due: DueNotifications): MessageStore 
   async function writeBatch(inputs: readonly NewMessage[]): Promise<Settled<CreatedMessage>[]> {
     if (inputs.length === 1 && inputs[0] !== undefined) return [await writeAlone(inputs[0])];
     try {
-      return await writeAtomically(inputs);
+      return await writeInOneTransaction(inputs);
     } catch (error) {
       // The database is gone: nothing was written, and one at a time would fail the same way.
       if (isConnectionError(error) || isUnavailable(error)) throw translatePgError(error);
@@ -226,50 +208,35 @@ export function pgMessages(db: PgDatabase, due: DueNotifications): MessageStore 
   };
 }
 
-/**
- * Runs a statement outside any transaction again, once, after a deadlock or serialization
- * failure (it did nothing then), as `db.transaction` does for transactions: two batches from
- * different nodes may insert the same eventIds in opposite orders.
- */
-async function retryOnConflict<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code !== '40P01' && code !== '40001') throw error;
-    return work();
-  }
-}
-
 /** `translatePgError` already made it a 503 (a connection error or a statement timeout). */
 function isUnavailable(error: unknown): boolean {
   return error instanceof HeraldError && error.code === 'service_unavailable';
 }
 
 /**
- * Which of `ids` are stored, asked on a connection of its own (the pool's may be as dead as the
- * one that failed) within `COMMIT_CHECK_TIMEOUT_MS`. Null when that cannot be told.
+ * Whether any of `ids` is stored, asked on a connection of its own (the pool's may be as dead
+ * as the one that failed) within `COMMIT_CHECK_TIMEOUT_MS`. False when that cannot be told.
  */
-async function storedAfterAll(db: PgDatabase, ids: readonly string[]): Promise<Set<string> | null> {
+async function storedAfterAll(db: PgDatabase, ids: readonly string[]): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const gaveUp = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), COMMIT_CHECK_TIMEOUT_MS);
+  const gaveUp = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), COMMIT_CHECK_TIMEOUT_MS);
   });
   let opened: pg.Client | undefined;
   let answered = false;
   let over = false;
   const look = (async () => {
     opened = await db.connect();
-    if (over) return null;
-    const { rows } = await opened.query<{ id: string }>(
-      'SELECT id FROM messages WHERE id = ANY($1::text[])',
+    if (over) return undefined;
+    const { rows } = await opened.query(
+      'SELECT 1 FROM messages WHERE id = ANY($1::text[]) LIMIT 1',
       [ids],
     );
     answered = true;
-    return new Set(rows.map((row) => row.id));
-  })().catch(() => null);
+    return rows.length > 0;
+  })().catch(() => undefined);
   try {
-    return await Promise.race([look, gaveUp]);
+    return (await Promise.race([look, gaveUp])) === true;
   } finally {
     over = true;
     clearTimeout(timer);
