@@ -1,4 +1,4 @@
-import { fmt } from '../throughput/report.ts';
+import { type DeliveryFigures, fmt } from '../throughput/report.ts';
 import { median } from '../throughput/stats.ts';
 import type { ClaimMode, ClaimRateResult } from './claim-rate.ts';
 import type { CpuShares } from './cpu-usage.ts';
@@ -10,24 +10,15 @@ export const POSTGRES_TARGETS = {
   backlogSlowdown: 2,
 };
 
-export interface ThroughputSummary {
+export interface ThroughputSummary extends DeliveryFigures {
   system: string;
   workers: number;
   runs: number;
-  deliveriesPerSecond: number;
-  publishesPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  requestP50Ms: number;
-  requestP99Ms: number;
-  peakRssMiB: number;
   /** Cores busy on average over the measured phase, per part (CPU seconds / wall seconds). */
   coresHerald: number;
   coresPostgres: number;
   coresBench: number;
   coresMachine: number;
-  duplicates: number;
-  incompleteRuns: number;
 }
 
 export interface ClaimSummary {

@@ -7,20 +7,26 @@ export const TARGETS = {
   peakRssMiB: 250,
 };
 
-export interface Summary {
-  scenario: ScenarioKind;
-  system: System;
-  messages: number;
+/** What every bench reports of a delivery run (medians over its runs). */
+export interface DeliveryFigures {
   deliveriesPerSecond: number;
   publishesPerSecond: number;
+  /** Publish to receipt. */
   p50Ms: number;
   p99Ms: number;
+  /** The publish request alone. */
   requestP50Ms: number;
   requestP99Ms: number;
   peakRssMiB: number;
-  diskCommitsPerSecond: number;
   duplicates: number;
   incompleteRuns: number;
+}
+
+export interface Summary extends DeliveryFigures {
+  scenario: ScenarioKind;
+  system: System;
+  messages: number;
+  diskCommitsPerSecond: number;
 }
 
 export interface Check {

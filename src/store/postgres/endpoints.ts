@@ -51,24 +51,10 @@ const UPDATE = `UPDATE endpoints SET uid = $2, url = $3, description = $4, disab
   failing_since = CASE WHEN disabled AND NOT $5 THEN NULL ELSE failing_since END
   WHERE id = $1`;
 
+/** The values for `UPDATE`: the id, the columns from uid to retry_schedule, and updated_at. */
 function updateParams(e: EndpointRecord): unknown[] {
-  return [
-    e.id,
-    e.uid,
-    e.url,
-    e.description,
-    e.disabled,
-    jsonOrNull(e.eventTypes),
-    jsonOrNull(e.channels),
-    e.throttleRate,
-    JSON.stringify(e.metadata),
-    e.version,
-    JSON.stringify(e.headers),
-    e.secret,
-    JSON.stringify(e.retiredSecrets),
-    jsonOrNull(e.retrySchedule),
-    e.updatedAt,
-  ];
+  const all = toParams(e);
+  return [e.id, ...all.slice(2, 15), e.updatedAt];
 }
 
 /** Endpoints on PostgreSQL; deleting one cascades (in the schema) to its deliveries and attempts. */
