@@ -5,6 +5,7 @@ import { type Config, databaseBackend, redactUrl } from './config/load.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import { createIdGenerator, type IdGenerator } from './core/ids.ts';
 import { createDispatcher, type Dispatcher } from './delivery/dispatcher.ts';
+import { createTelemetry, type Telemetry } from './observability/telemetry.ts';
 import { type AdminTokenState, ensureAdminToken } from './services/admin-token.ts';
 import { createPruner, type Pruner } from './services/pruning.ts';
 import { openPostgresStore } from './store/postgres/postgres-store.ts';
@@ -98,6 +99,8 @@ export interface HeraldNode {
   readonly dispatcher: Dispatcher | undefined;
   /** The retention job; undefined in the `api` role. */
   readonly pruner: Pruner | undefined;
+  /** Metrics and tracing of this node. */
+  readonly telemetry: Telemetry;
   /** Undefined when this node did not check the admin token (worker role, cluster children). */
   readonly adminToken: AdminTokenState | undefined;
   /** Starts delivering and pruning (worker and all roles); a no-op for the `api` role. */
@@ -129,6 +132,7 @@ export async function assembleHerald(
       parts.api && deps.ensureAdminToken !== false
         ? await ensureAdminToken(store, config.adminToken, newId, clock)
         : undefined;
+    const telemetry = createTelemetry({ config, logger, store });
     const dispatcher = parts.delivery
       ? createDispatcher({
           store,
@@ -136,6 +140,7 @@ export async function assembleHerald(
           clock,
           newId,
           logger: logger.child({ component: 'dispatcher' }),
+          observer: telemetry.deliveryObserver,
         })
       : undefined;
     const pruner = parts.delivery
@@ -150,7 +155,7 @@ export async function assembleHerald(
       // Without a dispatcher in this process there is nothing of it for the health check to report.
       dispatcherRunning: dispatcher === undefined ? () => true : () => dispatcher.running(),
     };
-    const app = parts.api ? await buildApi(ctx, { logger }) : undefined;
+    const app = parts.api ? await buildApi(ctx, { logger, telemetry }) : undefined;
     let started = false;
     let closing: Promise<void> | undefined;
     return {
@@ -161,6 +166,7 @@ export async function assembleHerald(
       app,
       dispatcher,
       pruner,
+      telemetry,
       adminToken,
       async start() {
         if (started) return;
@@ -177,6 +183,7 @@ export async function assembleHerald(
             dispatcher?.drain(config.shutdownTimeoutMs),
             pruner?.stop(),
           ]);
+          await telemetry.close().catch(() => {});
           await store.close();
         })();
         return closing;

@@ -5,6 +5,7 @@ import * as formatsModule from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { HeraldError } from '../errors.ts';
+import type { Telemetry } from '../observability/telemetry.ts';
 import { registerAuth } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { registerErrorHandling } from './error-handler.ts';
@@ -17,6 +18,8 @@ export type HeraldApp = FastifyInstance;
 export interface BuildApiOptions {
   /** A pino logger instance or fastify logger options; false for none (tests). */
   logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
+  /** Request metrics, trace spans and `/metrics`; none when absent (most API tests). */
+  telemetry?: Pick<Telemetry, 'registerApi'>;
 }
 
 /**
@@ -97,6 +100,7 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
       security: [{ HTTPBearer: [] }],
     },
   });
+  await options.telemetry?.registerApi(app);
   registerAuth(app, ctx);
   app.addHook('preValidation', refuseNulPathIds);
   registerIdempotency(app, ctx);

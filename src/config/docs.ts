@@ -82,12 +82,16 @@ function describeType(type: SettingType): string {
       return `one of ${type.values.map((v) => `\`${v}\``).join(', ')}`;
     case 'seconds-list':
       return 'seconds, comma-separated in the environment or a flag (`5,300,1800`), a JSON array of numbers in the config file; each from 0 to 604800';
+    case 'boolean':
+      return '`true` or `false` (also `1`/`0`, `yes`/`no`, `on`/`off`)';
+    case 'cidr-list':
+      return 'CIDRs, comma-separated in the environment or a flag (`127.0.0.0/8,::1/128`), a JSON array of strings in the config file; a bare address means just that address';
   }
 }
 
 function formatDefault(setting: Setting): string {
   const value = setting.default;
   if (value === undefined) return 'none (unset)';
-  if (Array.isArray(value)) return `\`${value.join(',')}\``;
+  if (Array.isArray(value)) return value.length === 0 ? 'none (empty)' : `\`${value.join(',')}\``;
   return `\`${String(value)}\``;
 }

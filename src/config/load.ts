@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import ipaddr from 'ipaddr.js';
 import { type Setting, settings } from './schema.ts';
 
 export interface Config {
@@ -31,6 +32,21 @@ export interface Config {
   readonly operationalWebhookSecret: string | undefined;
   readonly shutdownTimeoutMs: number;
   readonly idempotencyTtlHours: number;
+  /** Normalised CIDRs (`127.0.0.0/8`) exempt from the private-address refusal. */
+  readonly allowNetworks: readonly string[];
+  readonly endpointHttpsOnly: boolean;
+  readonly mainKey: string | undefined;
+  readonly mainKeyPrevious: string | undefined;
+  readonly rateLimitPerSecond: number;
+  readonly rateLimitBurst: number;
+  readonly requestTimeoutMs: number;
+  readonly jsonMaxDepth: number;
+  readonly circuitBreakerThreshold: number;
+  readonly circuitBreakerBaseSeconds: number;
+  readonly circuitBreakerMaxSeconds: number;
+  readonly metricsToken: string | undefined;
+  readonly otelExporterUrl: string | undefined;
+  readonly otelServiceName: string;
 }
 
 export type ConfigSource = 'flag' | 'env' | 'file';
@@ -131,7 +147,39 @@ function crossChecks(out: Record<string, unknown>): string[] {
       `HERALD_CLAIM_LEASE_MS: ${out.claimLeaseMs} must exceed HERALD_DELIVERY_TIMEOUT_MS (${out.deliveryTimeoutMs}) by at least 1000, or a delivery still being sent could be claimed again`,
     );
   }
+  for (const [key, env] of [
+    ['mainKey', 'HERALD_MAIN_KEY'],
+    ['mainKeyPrevious', 'HERALD_MAIN_KEY_PREVIOUS'],
+  ] as const) {
+    const value = out[key];
+    if (typeof value !== 'string') continue;
+    for (const part of value.split(',')) {
+      if (decodeMainKey(part.trim()) === null) {
+        problems.push(
+          `${env}: each key must be 32 random bytes written as base64 (44 characters) or hex (64 characters); create one with \`openssl rand -base64 32\``,
+        );
+        break;
+      }
+    }
+  }
+  if (
+    typeof out.circuitBreakerBaseSeconds === 'number' &&
+    typeof out.circuitBreakerMaxSeconds === 'number' &&
+    out.circuitBreakerBaseSeconds > out.circuitBreakerMaxSeconds
+  ) {
+    problems.push(
+      `HERALD_CIRCUIT_BREAKER_BASE_SECONDS: ${out.circuitBreakerBaseSeconds} must not exceed HERALD_CIRCUIT_BREAKER_MAX_SECONDS (${out.circuitBreakerMaxSeconds})`,
+    );
+  }
   return problems;
+}
+
+/** A main key's 32 bytes from its base64, base64url or hex form, or null when it is not one. */
+export function decodeMainKey(text: string): Buffer | null {
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
+  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) return null;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.length === 32 ? bytes : null;
 }
 
 /** Which backend a database URL names, or null when Herald supports none. */
@@ -220,6 +268,42 @@ function parseValue(setting: Setting, raw: unknown): { value: unknown } | string
       }
       return { value: Object.freeze(values) };
     }
+    case 'boolean': {
+      if (typeof raw === 'boolean') return { value: raw };
+      const text = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+      if (['true', '1', 'yes', 'on'].includes(text)) return { value: true };
+      if (['false', '0', 'no', 'off'].includes(text)) return { value: false };
+      return `expected true or false, got '${String(raw)}'`;
+    }
+    case 'cidr-list': {
+      const parts = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null;
+      if (parts === null) return `expected comma-separated CIDRs, got ${typeof raw}`;
+      const values: string[] = [];
+      for (const part of parts) {
+        const text = String(part).trim();
+        if (text === '') continue;
+        const cidr = normaliseCidr(text);
+        if (cidr === null) {
+          return `'${text}' is not a CIDR: write an address and a prefix length, such as 127.0.0.0/8, 10.0.0.0/8 or ::1/128`;
+        }
+        values.push(cidr);
+      }
+      return { value: Object.freeze(values) };
+    }
+  }
+}
+
+/** `10.0.0.0/8` (also `10.0.0.1` as a single address) in its normal form, or null. */
+export function normaliseCidr(text: string): string | null {
+  try {
+    if (!text.includes('/')) {
+      const address = ipaddr.parse(text);
+      return `${address.toString()}/${address.kind() === 'ipv4' ? 32 : 128}`;
+    }
+    const [address, bits] = ipaddr.parseCIDR(text);
+    return `${address.toString()}/${bits}`;
+  } catch {
+    return null;
   }
 }
 

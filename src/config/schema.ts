@@ -9,7 +9,9 @@ export type SettingType =
   | { kind: 'string' }
   | { kind: 'url' }
   | { kind: 'enum'; values: readonly string[] }
-  | { kind: 'seconds-list' };
+  | { kind: 'seconds-list' }
+  | { kind: 'boolean' }
+  | { kind: 'cidr-list' };
 
 export interface Setting {
   /** Key in the config file and in the `Config` object. */
@@ -18,7 +20,7 @@ export interface Setting {
   flag: string;
   type: SettingType;
   /** Undefined means optional with no default. */
-  default?: string | number | readonly number[];
+  default?: string | number | boolean | readonly number[] | readonly string[];
   doc: string;
 }
 
@@ -117,6 +119,114 @@ export const settings = [
     type: { kind: 'integer', min: 0, max: 86400 },
     default: 300,
     doc: 'How often the background job drops expired payloads and deletes messages and attempts past their retention, in small batches. `0` turns the job off (run `herald prune` instead).',
+  },
+  {
+    key: 'allowNetworks',
+    env: 'HERALD_ALLOW_NETWORKS',
+    flag: '--allow-networks',
+    type: { kind: 'cidr-list' },
+    default: [],
+    doc: 'Networks Herald may deliver to although they are private, comma-separated CIDRs (`127.0.0.0/8,::1/128` for a receiver on this machine, `10.1.0.0/16` for an internal service). By default Herald refuses to connect to loopback, private, link-local, CGNAT, multicast, documentation and cloud-metadata addresses, checked on the address it actually connects to after DNS resolution. See docs/security.md.',
+  },
+  {
+    key: 'endpointHttpsOnly',
+    env: 'HERALD_ENDPOINT_HTTPS_ONLY',
+    flag: '--endpoint-https-only',
+    type: { kind: 'boolean' },
+    default: false,
+    doc: 'Refuse endpoint URLs that are not `https://` (existing `http://` endpoints are no longer delivered to).',
+  },
+  {
+    key: 'mainKey',
+    env: 'HERALD_MAIN_KEY',
+    flag: '--main-key',
+    type: { kind: 'string' },
+    doc: 'The key endpoint secrets are encrypted with in the database (AES-256-GCM): 32 random bytes, base64 or hex (`openssl rand -base64 32`). Unset: secrets are stored in clear text and Herald warns at start. Change it with `herald rotate-key`.',
+  },
+  {
+    key: 'mainKeyPrevious',
+    env: 'HERALD_MAIN_KEY_PREVIOUS',
+    flag: '--main-key-previous',
+    type: { kind: 'string' },
+    doc: 'Earlier main keys, comma-separated, still accepted for decryption during a key rotation. Remove them once `herald rotate-key` has re-encrypted everything.',
+  },
+  {
+    key: 'rateLimitPerSecond',
+    env: 'HERALD_RATE_LIMIT_PER_SECOND',
+    flag: '--rate-limit-per-second',
+    type: { kind: 'integer', min: 0, max: 1000000 },
+    default: 1000,
+    doc: 'Requests per second each API token may make to this process, on average; above it the API answers 429 `rate_limited` with `Retry-After`. `0` turns the limit off.',
+  },
+  {
+    key: 'rateLimitBurst',
+    env: 'HERALD_RATE_LIMIT_BURST',
+    flag: '--rate-limit-burst',
+    type: { kind: 'integer', min: 1, max: 10000000 },
+    default: 2000,
+    doc: 'How many requests a token may make at once above its per-second rate before it is limited.',
+  },
+  {
+    key: 'requestTimeoutMs',
+    env: 'HERALD_REQUEST_TIMEOUT_MS',
+    flag: '--request-timeout-ms',
+    type: { kind: 'integer', min: 1000, max: 600000 },
+    default: 30000,
+    doc: 'Longest time an API request may take, from its first byte to the answer, before Herald gives up on it.',
+  },
+  {
+    key: 'jsonMaxDepth',
+    env: 'HERALD_JSON_MAX_DEPTH',
+    flag: '--json-max-depth',
+    type: { kind: 'integer', min: 2, max: 1000 },
+    default: 64,
+    doc: 'Deepest nesting of arrays and objects accepted in a request body; deeper bodies are answered 400 `invalid_json`.',
+  },
+  {
+    key: 'circuitBreakerThreshold',
+    env: 'HERALD_CIRCUIT_BREAKER_THRESHOLD',
+    flag: '--circuit-breaker-threshold',
+    type: { kind: 'integer', min: 0, max: 100000 },
+    default: 10,
+    doc: 'Consecutive failed attempts after which an endpoint is paused (its circuit opens) and then probed with one attempt at a time. `0` turns the circuit breaker off.',
+  },
+  {
+    key: 'circuitBreakerBaseSeconds',
+    env: 'HERALD_CIRCUIT_BREAKER_BASE_SECONDS',
+    flag: '--circuit-breaker-base-seconds',
+    type: { kind: 'number', min: 0.1, max: 86400 },
+    default: 30,
+    doc: 'How long an endpoint stays paused the first time its circuit opens; each failed probe doubles it, up to `circuitBreakerMaxSeconds`.',
+  },
+  {
+    key: 'circuitBreakerMaxSeconds',
+    env: 'HERALD_CIRCUIT_BREAKER_MAX_SECONDS',
+    flag: '--circuit-breaker-max-seconds',
+    type: { kind: 'number', min: 0.1, max: 604800 },
+    default: 3600,
+    doc: 'Longest pause of an endpoint whose circuit is open.',
+  },
+  {
+    key: 'metricsToken',
+    env: 'HERALD_METRICS_TOKEN',
+    flag: '--metrics-token',
+    type: { kind: 'string' },
+    doc: 'When set, `GET /metrics` needs `Authorization: Bearer <this token>`. Unset, the Prometheus metrics are open to anyone who can reach the port.',
+  },
+  {
+    key: 'otelExporterUrl',
+    env: 'HERALD_OTEL_EXPORTER_URL',
+    flag: '--otel-exporter-url',
+    type: { kind: 'url' },
+    doc: 'OpenTelemetry OTLP/HTTP traces endpoint (for example `http://127.0.0.1:4318/v1/traces`). Unset: no tracing, and deliveries carry no `traceparent` header.',
+  },
+  {
+    key: 'otelServiceName',
+    env: 'HERALD_OTEL_SERVICE_NAME',
+    flag: '--otel-service-name',
+    type: { kind: 'string' },
+    default: 'herald',
+    doc: "The `service.name` of Herald's spans.",
   },
   {
     key: 'adminToken',

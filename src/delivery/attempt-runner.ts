@@ -3,7 +3,8 @@ import type { Clock } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
 import { createSigner, signatureHeaderNames } from '../core/signing.ts';
 import type { ClaimedDelivery } from '../store/delivery-store.ts';
-import { deliveryHeaders, type Sender, USER_AGENT } from './sender.ts';
+import type { AttemptObservation, DeliveryObserver } from './delivery-observer.ts';
+import { deliveryHeaders, type Sender, type SendResult, USER_AGENT } from './sender.ts';
 import { type Settled, settleAttempt } from './settle-attempt.ts';
 import type { Slots } from './slots.ts';
 
@@ -31,6 +32,8 @@ export interface AttemptRunnerDeps {
   random: () => number;
   sender: Sender;
   slots: Slots;
+  /** Metrics and tracing hooks; see delivery-observer.ts. */
+  observer?: DeliveryObserver | undefined;
   /** A finished attempt, settled into the outcome to record. Not called for abandoned ones. */
   onSettled: (settled: Settled, claimed: ClaimedDelivery) => void;
   /** After every attempt ends; `reopened` says a claim is worthwhile again (see Slots). */
@@ -45,16 +48,36 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
   const headerNames = signatureHeaderNames(config.signatureHeaders);
   /** Attempts in flight by attempt id (one delivery may be in flight twice: see below). */
   const running = new Map<string, ClaimedDelivery>();
+  const observations = new Map<string, AttemptObservation>();
   const abandoned = new Set<string>();
   let idleWaiters: (() => void)[] = [];
 
-  function finish(attemptId: string, claimed: ClaimedDelivery, settle: () => Settled): void {
+  function observeEnd(attemptId: string, result: SendResult | null, settled: Settled | null) {
+    const observation = observations.get(attemptId);
+    if (observation === undefined) return;
+    observations.delete(attemptId);
+    try {
+      observation.finish?.(result, settled);
+    } catch (error) {
+      deps.onError(error);
+    }
+  }
+
+  function finish(
+    attemptId: string,
+    claimed: ClaimedDelivery,
+    result: SendResult,
+    settle: () => Settled,
+  ): void {
     running.delete(attemptId);
     const reopened = slots.release(claimed.endpoint.id);
     if (abandoned.delete(attemptId)) {
       // Shutdown already handed it back.
+      observeEnd(attemptId, result, null);
     } else {
-      deps.onSettled(settle(), claimed);
+      const settled = settle();
+      observeEnd(attemptId, result, settled);
+      deps.onSettled(settled, claimed);
     }
     if (running.size === 0) {
       for (const resolve of idleWaiters) resolve();
@@ -90,13 +113,25 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
         return;
       }
       slots.acquire(endpoint.id);
+      if (deps.observer?.attemptStarting !== undefined) {
+        try {
+          const observation = deps.observer.attemptStarting(claimed, attemptId);
+          if (observation !== undefined) {
+            observations.set(attemptId, observation);
+            // Herald's own headers (signature, identity) still win over an observer's.
+            if (observation.headers !== undefined) headers = { ...observation.headers, ...headers };
+          }
+        } catch (error) {
+          deps.onError(error);
+        }
+      }
       // Keyed by attempt: if this claim's lease lapsed under a stalled attempt, the delivery
       // may be claimed and started again while the first attempt still runs.
       running.set(attemptId, claimed);
       sender
         .send({ url: endpoint.url, body: payload, headers })
         .then((result) =>
-          finish(attemptId, claimed, () =>
+          finish(attemptId, claimed, result, () =>
             settleAttempt({
               claimed,
               result,

@@ -13,6 +13,7 @@ import { type ClaimedDelivery, claimLease } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 import { createAttemptRunner } from './attempt-runner.ts';
 import { createClaimPlanner } from './claim-planner.ts';
+import type { DeliveryObserver } from './delivery-observer.ts';
 import { createOutcomeBuffer } from './outcome-buffer.ts';
 import { createSender } from './sender.ts';
 import { createSlots } from './slots.ts';
@@ -63,6 +64,8 @@ export interface DispatcherDeps {
   random?: () => number;
   operationalEvents?: OperationalEvents;
   tuning?: Partial<DispatcherTuning>;
+  /** Metrics and tracing hooks (see delivery-observer.ts). */
+  observer?: DeliveryObserver;
 }
 
 const DEFAULT_TUNING: DispatcherTuning = {
@@ -115,6 +118,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     random: deps.random ?? Math.random,
     sender,
     slots,
+    observer: deps.observer,
     onSettled({ outcome }, claimed) {
       const { delivery } = claimed;
       let event = null;
@@ -145,6 +149,19 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let loopDone: Promise<void> = Promise.resolve();
   let draining: Promise<void> | undefined;
   let lastClaimAt = 0;
+
+  /** Writes the waiting outcomes, telling the observer how it went. */
+  async function flushOutcomes(): Promise<void> {
+    const count = outcomes.size();
+    const started = performance.now();
+    try {
+      await outcomes.flush();
+      deps.observer?.outcomesRecorded?.(count, performance.now() - started, true);
+    } catch (error) {
+      deps.observer?.outcomesRecorded?.(count, performance.now() - started, false);
+      throw error;
+    }
+  }
 
   function flushDue(): boolean {
     const waiting = outcomes.size();
@@ -202,14 +219,18 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     let more = false;
     const targets = planner.backlogTargets(budget);
     if (targets.length > 0) {
+      const started = performance.now();
       const claimed = await store.claimEndpointDeliveries({ now, leaseMs, endpoints: targets });
+      deps.observer?.claimed?.('backlog', claimed.length, performance.now() - started);
       more = planner.afterBacklogClaim(targets, claimed);
       startClaimed(claimed, now);
       budget = slots.claimLimit(tuning.maxClaimBatch);
       if (budget === 0 || state !== 'running') return more;
     }
     const request = planner.freshClaim(now, budget);
+    const started = performance.now();
     const claimed = await store.claimDueDeliveries({ ...request, leaseMs });
+    deps.observer?.claimed?.('fresh', claimed.length, performance.now() - started);
     more = planner.afterFreshClaim(request, claimed) || more;
     startClaimed(claimed, now);
     return more;
@@ -245,7 +266,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   async function loop(): Promise<void> {
     while (state === 'running') {
       try {
-        if (flushDue()) await outcomes.flush();
+        if (flushDue()) await flushOutcomes();
         if (state !== 'running') break;
         if (await claimAndStart()) continue;
         await wakeSignal.wait(await sleepMs());
@@ -284,7 +305,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         );
       }
       try {
-        await outcomes.flush();
+        await flushOutcomes();
       } catch (error) {
         logger.error(
           { err: error },

@@ -2,6 +2,9 @@ import type pg from 'pg';
 import { initialSchema } from './migrations/001-initial.ts';
 import { retentionIndexes } from './migrations/002-retention-indexes.ts';
 import { idempotencyCreatedIndex } from './migrations/003-idempotency-created-index.ts';
+import { apiTokens } from './migrations/004-api-tokens.ts';
+import { endpointProtection } from './migrations/005-endpoint-protection.ts';
+import { messageTraceContext } from './migrations/006-message-trace-context.ts';
 
 export interface PgMigration {
   version: number;
@@ -14,6 +17,9 @@ export const pgMigrations: readonly PgMigration[] = [
   { version: 1, name: 'initial', sql: initialSchema },
   { version: 2, name: 'retention-indexes', sql: retentionIndexes },
   { version: 3, name: 'idempotency-created-index', sql: idempotencyCreatedIndex },
+  { version: 4, name: 'api-tokens', sql: apiTokens },
+  { version: 5, name: 'endpoint-protection', sql: endpointProtection },
+  { version: 6, name: 'message-trace-context', sql: messageTraceContext },
 ];
 
 /**

