@@ -23,6 +23,11 @@ export const errorCodes = {
   },
   not_found: { status: 404, description: 'No resource with this id or uid exists.' },
   route_not_found: { status: 404, description: 'No route matches this method and path.' },
+  request_timeout: {
+    status: 408,
+    description:
+      'The request (headers and body) was not received within `HERALD_REQUEST_TIMEOUT_MS`, or its headers within 10 seconds; the connection is closed.',
+  },
   conflict: {
     status: 409,
     description:
@@ -46,14 +51,25 @@ export const errorCodes = {
     status: 429,
     description: 'Too many requests; retry after the `Retry-After` header.',
   },
+  headers_too_large: {
+    status: 431,
+    description:
+      'The request line (with its query string) and headers are larger than 16 KiB; the connection is closed.',
+  },
   internal_error: {
     status: 500,
     description:
       'An unexpected fault inside Herald. The detail carries a request id to find in the logs.',
   },
+  secret_unreadable: {
+    status: 503,
+    description:
+      "The endpoint's secret is encrypted with a main key this Herald process does not have (`HERALD_MAIN_KEY`, `HERALD_MAIN_KEY_PREVIOUS`).",
+  },
   service_unavailable: {
     status: 503,
-    description: 'Herald is shutting down or its database is unreachable; retry shortly.',
+    description:
+      'Herald is shutting down, its database is unreachable, or the request took longer than `HERALD_REQUEST_TIMEOUT_MS`; retry shortly.',
   },
 } as const satisfies Record<string, { status: number; description: string }>;
 

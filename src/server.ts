@@ -4,10 +4,18 @@ import type { ApiContext } from './api/context.ts';
 import { type Config, databaseBackend, redactUrl } from './config/load.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import { createIdGenerator, type IdGenerator } from './core/ids.ts';
+import { createDeliveryLog } from './delivery/delivery-log.ts';
+import { combineObservers } from './delivery/delivery-observer.ts';
 import { createDispatcher, type Dispatcher } from './delivery/dispatcher.ts';
+import { listenForMetrics, type MetricsListener } from './observability/metrics-listener.ts';
 import { createTelemetry, type Telemetry } from './observability/telemetry.ts';
 import { type AdminTokenState, ensureAdminToken } from './services/admin-token.ts';
 import { createPruner, type Pruner } from './services/pruning.ts';
+import {
+  checkStoredSecrets,
+  clearTextWarning,
+  secretBoxFromConfig,
+} from './services/secrets-at-rest.ts';
 import { openPostgresStore } from './store/postgres/postgres-store.ts';
 import { openSqliteStore, sqlitePathFromUrl } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
@@ -30,6 +38,11 @@ export interface HeraldDeps {
    * on an empty database do not each generate one.
    */
   ensureAdminToken?: boolean;
+  /**
+   * This process is one of a `herald serve --workers N` group: its `/metrics` answers for the
+   * whole group, aggregated by the primary (see observability/metrics-cluster.ts).
+   */
+  groupMetrics?: boolean;
 }
 
 /** Whether a role serves the HTTP API, and whether it delivers. */
@@ -52,9 +65,12 @@ export async function openStore(
   options: { applicationName?: string | undefined } = {},
 ): Promise<Store> {
   const backend = databaseBackend(config.databaseUrl);
+  // Endpoint secrets are sealed with HERALD_MAIN_KEY on write and opened on read.
+  const secretBox = secretBoxFromConfig(config);
   if (backend === 'postgres') {
     try {
       return await openPostgresStore({
+        secretBox,
         url: config.databaseUrl,
         schema: config.postgresSchema,
         poolSize: config.postgresPoolSize,
@@ -70,6 +86,7 @@ export async function openStore(
   }
   // loadConfig refuses any other URL, so this is SQLite.
   return openSqliteStore({
+    secretBox,
     path: sqlitePathFromUrl(config.databaseUrl),
     synchronous: config.sqliteSynchronous,
   });
@@ -128,19 +145,34 @@ export async function assembleHerald(
   const parts = roleParts(role);
   const store = deps.store ?? (await openStore(config, { applicationName: deps.applicationName }));
   try {
+    // Before anything is served or delivered: stored secrets must open with the configured keys.
+    await checkStoredSecrets(store, config);
+    const keyWarning = clearTextWarning(config);
+    if (keyWarning !== null) logger.warn({ setting: 'HERALD_MAIN_KEY' }, keyWarning);
     const adminToken =
       parts.api && deps.ensureAdminToken !== false
-        ? await ensureAdminToken(store, config.adminToken, newId, clock)
+        ? await ensureAdminToken(store, config.adminToken, newId, clock, config.adminTokenPrevious)
         : undefined;
-    const telemetry = createTelemetry({ config, logger, store });
+    const telemetry = await createTelemetry({
+      config,
+      logger,
+      store,
+      clock,
+      groupMetrics: deps.groupMetrics,
+    });
+    const dispatcherLogger = logger.child({ component: 'dispatcher' });
     const dispatcher = parts.delivery
       ? createDispatcher({
           store,
           config,
           clock,
           newId,
-          logger: logger.child({ component: 'dispatcher' }),
-          observer: telemetry.deliveryObserver,
+          logger: dispatcherLogger,
+          // Failed attempts are logged with their message and attempt ids (delivery-log.ts).
+          observer: combineObservers([
+            telemetry.deliveryObserver,
+            createDeliveryLog(dispatcherLogger),
+          ]),
         })
       : undefined;
     const pruner = parts.delivery
@@ -154,6 +186,7 @@ export async function assembleHerald(
       wakeDispatcher: dispatcher === undefined ? () => {} : (at) => dispatcher.wake(at),
       // Without a dispatcher in this process there is nothing of it for the health check to report.
       dispatcherRunning: dispatcher === undefined ? () => true : () => dispatcher.running(),
+      publishTracer: telemetry.publishTracer,
     };
     const app = parts.api ? await buildApi(ctx, { logger, telemetry }) : undefined;
     let started = false;
@@ -205,6 +238,8 @@ export interface RunningHerald {
   readonly adminToken: AdminTokenState | undefined;
   /** The address the API listens on, e.g. http://127.0.0.1:8071; undefined in the `worker` role. */
   readonly url: string | undefined;
+  /** Where `metricsPort`'s listener serves `/metrics`; undefined when it is unset. */
+  readonly metricsUrl: string | undefined;
   /**
    * Stops accepting requests, lets in-flight deliveries finish up to the shutdown deadline,
    * and closes the database.
@@ -220,17 +255,34 @@ export async function startHerald(
 ): Promise<RunningHerald> {
   const node = await assembleHerald(config, logger, deps);
   let url: string | undefined;
+  let metricsListener: MetricsListener | undefined;
   try {
     await node.start();
     url = await node.app?.listen({ port: config.port, host: config.host });
+    if (config.metricsPort !== undefined) {
+      metricsListener = await listenForMetrics({
+        ctx: node.ctx,
+        metrics: node.telemetry.metrics,
+        logger,
+        port: config.metricsPort,
+        host: config.host,
+      });
+    }
   } catch (error) {
     await node.close().catch(() => {});
     throw error;
   }
   logger.info(
-    { role: node.role, backend: node.store.backend, database: describeDatabase(config), url },
+    {
+      role: node.role,
+      backend: node.store.backend,
+      database: describeDatabase(config),
+      url,
+      metricsUrl: metricsListener?.url,
+    },
     'herald started',
   );
+  let closing: Promise<void> | undefined;
   return {
     role: node.role,
     app: node.app,
@@ -238,6 +290,10 @@ export async function startHerald(
     dispatcher: node.dispatcher,
     adminToken: node.adminToken,
     url,
-    close: () => node.close(),
+    metricsUrl: metricsListener === undefined ? undefined : `${metricsListener.url}/metrics`,
+    close() {
+      closing ??= Promise.all([metricsListener?.close(), node.close()]).then(() => {});
+      return closing;
+    },
   };
 }

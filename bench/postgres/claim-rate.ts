@@ -2,6 +2,7 @@
 // queue: the store's own claim and complete calls, in a loop, with no HTTP in the way. The
 // issue's target: a backlog of 1,000,000 pending deliveries slows claiming down by at most 2x.
 import { performance } from 'node:perf_hooks';
+import { closedCircuit } from '../../src/core/circuit-breaker.ts';
 import type { ClaimedDelivery, DeliveryOutcome } from '../../src/store/delivery-store.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { DeliveryStatus, TriggerType } from '../../src/store/records.ts';
@@ -111,6 +112,8 @@ export async function seedQueue(
       retrySchedule: null,
       failingSince: null,
       lastSuccessAt: null,
+      maxConcurrency: null,
+      circuit: closedCircuit(),
       createdAt: now,
       updatedAt: now,
     });

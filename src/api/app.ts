@@ -2,16 +2,18 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import * as formatsModule from 'ajv-formats';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
-import secureJson from 'secure-json-parse';
-import { HeraldError } from '../errors.ts';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Telemetry } from '../observability/telemetry.ts';
 import { registerAuth } from './auth.ts';
 import type { ApiContext } from './context.ts';
-import { registerErrorHandling } from './error-handler.ts';
+import { answerFrameworkError, registerErrorHandling } from './error-handler.ts';
+import { registerHealthProbe } from './health-probe.ts';
 import { registerIdempotency } from './idempotency.ts';
+import { registerJsonParser } from './json-body.ts';
+import { createRateLimiter, registerTokenRateLimit } from './rate-limit.ts';
 import { registerRoutes } from './routes/index.ts';
 import { refuseNulPathIds } from './schemas/path-ids.ts';
+import { registerRequestIdHeader, serverOptions } from './server-options.ts';
 
 export type HeraldApp = FastifyInstance;
 
@@ -33,11 +35,10 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
     ...(isInstance
       ? { loggerInstance: logger as FastifyServerOptions['loggerInstance'] }
       : { logger: logger as FastifyServerOptions['logger'] }),
-    bodyLimit: ctx.config.bodyLimitBytes,
-    // Per-request info logs would cost more than the publish itself on the hot path.
-    logController: new LogController({ disableRequestLogging: true }),
+    // Body size, timeouts, header size, request ids and per-request logs: see server-options.ts.
+    ...serverOptions(ctx.config),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
-    requestIdHeader: 'x-request-id',
+    frameworkErrors: answerFrameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const strict = new Ajv({
@@ -61,31 +62,7 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
     httpPart === 'body' ? strict.compile(schema) : coercing.compile(schema),
   );
 
-  // Bodies may be empty (the svix client sends content-type: application/json on bodiless POSTs).
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(
-        null,
-        // Refused rather than silently dropped: a payload must reach receivers as it was sent.
-        secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }),
-      );
-    } catch (error) {
-      const forbidden = /forbidden (prototype|constructor) property/.test((error as Error).message);
-      done(
-        forbidden
-          ? new HeraldError(
-              'invalid_json',
-              'JSON keys named "__proto__", or "constructor" holding "prototype", are refused: they can change the objects they are merged into.',
-            )
-          : (error as Error),
-        undefined,
-      );
-    }
-  });
-
+  registerJsonParser(app, ctx.config.jsonMaxDepth);
   registerErrorHandling(app);
   await app.register(swagger, {
     openapi: {
@@ -100,8 +77,12 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
       security: [{ HTTPBearer: [] }],
     },
   });
+  registerRequestIdHeader(app);
+  registerHealthProbe(app, ctx);
   await options.telemetry?.registerApi(app);
-  registerAuth(app, ctx);
+  const limiter = createRateLimiter(ctx.config, ctx.clock);
+  registerAuth(app, ctx, limiter);
+  registerTokenRateLimit(app, limiter);
   app.addHook('preValidation', refuseNulPathIds);
   registerIdempotency(app, ctx);
   await app.register(registerRoutes(ctx), { prefix: '/api/v1' });

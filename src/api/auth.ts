@@ -1,52 +1,109 @@
-import type { FastifyInstance } from 'fastify';
-import { hashToken } from '../core/tokens.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { hashesEqual, hashToken } from '../core/tokens.ts';
 import { HeraldError } from '../errors.ts';
 import type { TokenRecord } from '../store/records.ts';
 import type { ApiContext } from './context.ts';
-import { TtlCache } from './ttl-cache.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import { TokenCache } from './token-cache.ts';
 
-const PUBLIC_ROUTES = new Set(['/api/v1/health', '/api/v1/health/', '/api/v1/openapi.json']);
+export { TOKEN_CACHE_TTL_MS } from './token-cache.ts';
+
+/** Route templates of the API that need no token (`config: { public: true }` also says so). */
+const PUBLIC_ROUTES = new Set([
+  '/api/v1/health',
+  '/api/v1/health/ready',
+  '/api/v1/health/live',
+  '/api/v1/health/details',
+  '/api/v1/openapi.json',
+]);
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route needs no API token (health checks, the OpenAPI document). */
+    public?: boolean;
+  }
+}
 
 /**
- * Known tokens are remembered this long, so a busy client does not cost a SQLite read per
- * request. The staleness bound: a token deleted from the store (admin-token rotation, an app's
- * deletion) is still accepted for up to this long by this process. Expiry is not stale: it is
- * checked against the clock on every request. Unknown tokens are never cached.
+ * Whether a request needs a principal, decided from the route the router matched, never from
+ * the raw URL: the router decodes `/%61pi/v1/app` into an API route, which a check of the URL
+ * text would have waved through. Every API route needs one unless it is public; routes outside
+ * `/api/` (`/metrics`, with its own token) are not the API's. A request matching no route needs
+ * one when its path is under `/api/`, so that unknown API paths answer 401 before 404.
  */
-export const TOKEN_CACHE_TTL_MS = 5_000;
-const TOKEN_CACHE_MAX_ENTRIES = 10_000;
+function needsPrincipal(request: FastifyRequest): boolean {
+  const route = request.routeOptions.url;
+  if (route === undefined) return request.url.startsWith('/api/');
+  if (request.routeOptions.config.public === true || PUBLIC_ROUTES.has(route)) return false;
+  return route.startsWith('/api/');
+}
 
 /**
  * Checks `Authorization: Bearer <token>` on every API route but health and the OpenAPI
- * document. Only the token's SHA-256 is stored, so lookup is by hash; an attacker cannot
- * learn anything from timing beyond whether a hash exists.
+ * document. Only the token's SHA-256 is stored: the token is found by its hash, then the hashes
+ * are compared in constant time (see `hashesEqual`). Revoked tokens are never found, expired ones
+ * are refused against the clock on every request; known tokens are cached for
+ * `TOKEN_CACHE_TTL_MS` (the cache is `app.tokenCache`, which revoking routes evict from).
  */
-export function registerAuth(app: FastifyInstance, ctx: ApiContext): void {
+export function registerAuth(
+  app: FastifyInstance,
+  ctx: ApiContext,
+  limiter: RateLimiter | null = null,
+): void {
   app.decorateRequest('principal', undefined);
-  const tokens = new TtlCache<string, TokenRecord>({
-    ttlMs: TOKEN_CACHE_TTL_MS,
-    maxEntries: TOKEN_CACHE_MAX_ENTRIES,
-  });
+  const tokens = new TokenCache();
+  app.decorate('tokenCache', tokens);
+
+  /**
+   * The token from the cache or the store. A read that a revocation (or an application's
+   * deletion) on this node overtook may hold the record from before it: it is neither cached
+   * nor trusted, and the token is read once more, after the revocation.
+   */
+  async function lookUp(hash: string): Promise<TokenRecord | null> {
+    const cached = tokens.get(hash);
+    if (cached !== undefined) return cached;
+    let found: TokenRecord | null = null;
+    for (let read = 0; read < 2; read++) {
+      const lookup = tokens.beginLookup(hash);
+      found = null;
+      try {
+        found = await ctx.store.findTokenByHash(hash);
+      } finally {
+        tokens.finishLookup(lookup, found);
+      }
+      if (!lookup.stale) return found;
+    }
+    return found;
+  }
+
   app.addHook('onRequest', async (request) => {
-    const path = request.url.split('?')[0] ?? '';
-    if (PUBLIC_ROUTES.has(path) || !path.startsWith('/api/')) return;
+    if (!needsPrincipal(request)) return;
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (match === null || match[1] === undefined) {
+      limiter?.chargeAddress(request);
       throw new HeraldError(
         'authentication_failed',
         'Send the token as an `Authorization: Bearer <token>` header.',
       );
     }
     const hash = hashToken(match[1]);
-    let token = tokens.get(hash) ?? null;
-    if (token === null) {
-      token = await ctx.store.findTokenByHash(hash);
-      if (token !== null) tokens.set(hash, token);
+    // An address that spent its budget of failed attempts gets no more look-ups (guessing).
+    if (limiter !== null && tokens.get(hash) === undefined) limiter.checkAddress(request, hash);
+    const token = await lookUp(hash);
+    const usable =
+      token !== null &&
+      hashesEqual(token.hash, hash) &&
+      token.revokedAt === null &&
+      (token.expiresAt === null || token.expiresAt > ctx.clock());
+    if (!usable) {
+      limiter?.chargeAddress(request);
+      throw new HeraldError(
+        'authentication_failed',
+        'The bearer token is unknown, revoked or expired.',
+      );
     }
-    if (token === null || (token.expiresAt !== null && token.expiresAt <= ctx.clock())) {
-      throw new HeraldError('authentication_failed', 'The bearer token is unknown or has expired.');
-    }
+    limiter?.tokenAccepted(hash);
     if (token.kind === 'admin') {
       request.principal = { kind: 'admin', tokenId: token.id };
     } else if (token.appId !== null) {

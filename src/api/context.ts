@@ -1,6 +1,7 @@
 import type { Config } from '../config/load.ts';
 import type { Clock } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
+import type { PublishTracer } from '../services/publish-message.ts';
 import type { Store } from '../store/store.ts';
 
 /** What the HTTP layer needs from the rest of Herald. Built once by `server.ts`. */
@@ -16,4 +17,6 @@ export interface ApiContext {
   readonly wakeDispatcher: (earliestDueAt: number) => void;
   /** Reports whether the dispatcher is running, for the health check. */
   readonly dispatcherRunning: () => boolean;
+  /** Traces publishes when tracing is on (`otelExporterUrl`); absent otherwise. */
+  readonly publishTracer?: PublishTracer | undefined;
 }

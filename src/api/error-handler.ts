@@ -1,5 +1,6 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, errorCodes, HeraldError, type ValidationProblem } from '../errors.ts';
+import { setRetryAfter } from './rate-limit.ts';
 
 interface AjvIssue {
   instancePath: string;
@@ -8,12 +9,18 @@ interface AjvIssue {
   params: Record<string, unknown>;
 }
 
+/**
+ * Most problems listed in one 422: a 200 KB array of wrong items would otherwise be answered
+ * with a multi-megabyte list, at a cost of seconds.
+ */
+export const MAX_VALIDATION_PROBLEMS = 50;
+
 /** Maps fastify's schema errors to the Svix 422 shape: `loc` is the path into the request. */
 export function toValidationProblems(
   part: string,
   issues: readonly AjvIssue[],
 ): ValidationProblem[] {
-  return issues.map((issue) => {
+  const listed = issues.slice(0, MAX_VALIDATION_PROBLEMS).map((issue) => {
     const path = issue.instancePath.split('/').filter((s) => s !== '');
     if (issue.keyword === 'required' && typeof issue.params.missingProperty === 'string') {
       path.push(issue.params.missingProperty);
@@ -29,6 +36,16 @@ export function toValidationProblems(
       issue.keyword === 'required' ? 'value_error.missing' : `value_error.${issue.keyword}`;
     return { loc, msg: issue.message ?? 'is not valid', type };
   });
+  const more = issues.length - listed.length;
+  if (more > 0) {
+    const where = part === 'querystring' ? 'query' : part === 'params' ? 'path' : part;
+    listed.push({
+      loc: [where],
+      msg: `${more} more problems are not listed`,
+      type: 'value_error.too_many_problems',
+    });
+  }
+  return listed;
 }
 
 function send(code: ErrorCode, detail: HeraldError['detail']) {
@@ -61,6 +78,24 @@ export function classifyError(error: FastifyError | HeraldError | Error, request
       return send('invalid_json', 'The request body is not valid JSON.');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return send('generic_error', 'The Content-Length header does not match the body.');
+    case 'FST_ERR_BAD_URL':
+      return send(
+        'generic_error',
+        'The path is not valid percent-encoded UTF-8; encode each segment (encodeURIComponent).',
+      );
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return send('validation_error', [
+        {
+          loc: ['path'],
+          msg: 'a path parameter is far too long: ids, uids and names have at most 256 characters',
+          type: 'value_error.maxLength',
+        },
+      ]);
+    case 'FST_ERR_HANDLER_TIMEOUT':
+      return send(
+        'service_unavailable',
+        'Herald did not finish this request within HERALD_REQUEST_TIMEOUT_MS. It may still complete: retry a publish with the same idempotency-key.',
+      );
   }
   if (error instanceof SyntaxError)
     return send('invalid_json', `The request body is not valid JSON: ${error.message}`);
@@ -79,9 +114,24 @@ export function classifyError(error: FastifyError | HeraldError | Error, request
   );
 }
 
+/**
+ * Fastify's `frameworkErrors`: paths its router refuses before any hook runs (bad
+ * percent-encoding, an overlong parameter) get the same JSON answers as every other error.
+ */
+export function answerFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const { status, body } = classifyError(error, request.id);
+  // No hook runs for these requests, so the request id header is set here.
+  reply.code(status).type('application/json').header('x-request-id', request.id).send(body);
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const { status, body } = classifyError(error as FastifyError, request.id);
+    setRetryAfter(error, reply);
     if (body.code === 'service_unavailable') {
       // Expected while the database is away (one line per refused request, not a stack each).
       request.log.warn({ code: body.code, detail: body.detail }, 'request refused');

@@ -10,6 +10,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     idempotency: { scope: string; key: string; replayed: boolean } | undefined;
   }
+  interface FastifyContextConfig {
+    /**
+     * The route's answer carries a secret Herald keeps only hashed (a new token): it is never
+     * stored for replay, so an `idempotency-key` is ignored there.
+     */
+    answerHoldsSecret?: boolean;
+  }
 }
 
 /**
@@ -24,6 +31,7 @@ export function registerIdempotency(app: FastifyInstance, ctx: ApiContext): void
 
   app.addHook('preHandler', async (request, reply) => {
     if (request.method !== 'POST' || request.principal === undefined) return;
+    if (request.routeOptions.config.answerHoldsSecret === true) return;
     const header = request.headers['idempotency-key'];
     const key = Array.isArray(header) ? header[0] : header;
     if (key === undefined || key === '') return;
@@ -31,6 +39,13 @@ export function registerIdempotency(app: FastifyInstance, ctx: ApiContext): void
       throw new HeraldError(
         'generic_error',
         `The idempotency-key header is longer than ${MAX_KEY_LENGTH} characters.`,
+      );
+    }
+    // HTTP cannot carry these but `inject` can; refused on both backends (PostgreSQL cannot store NUL).
+    if ([...key].some((c) => c < ' ' || c === '\u007f')) {
+      throw new HeraldError(
+        'generic_error',
+        'The idempotency-key header may not contain control characters.',
       );
     }
     const scope = scopeOf(request);

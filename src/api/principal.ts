@@ -36,7 +36,9 @@ export function requireAdmin(request: FastifyRequest): void {
 
 /**
  * Resolves the `{app_id}` path parameter (an id or a uid) to an application the caller may use.
- * Unknown and internal applications are 404; another application's are 403 for scoped tokens.
+ * For the admin, unknown and internal applications are 404. A scoped token gets 403 for every
+ * application but its own, whether it exists or not: otherwise 403 against 404 would tell one
+ * tenant which uids (often customer names) other tenants use.
  */
 export async function loadApplication(
   store: Store,
@@ -45,9 +47,12 @@ export async function loadApplication(
 ): Promise<ApplicationRecord> {
   const principal = principalOf(request);
   const app = await store.getApplication(idOrUid);
-  if (app === null || app.internal) throw notFound('Application', idOrUid);
-  if (principal.kind === 'app' && principal.appId !== app.id) {
-    throw new HeraldError('forbidden', 'This token is scoped to another application.');
+  if (principal.kind === 'app' && (app === null || app.internal || principal.appId !== app.id)) {
+    throw new HeraldError(
+      'forbidden',
+      'This token is scoped to one application and may use only its routes.',
+    );
   }
+  if (app === null || app.internal) throw notFound('Application', idOrUid);
   return app;
 }

@@ -51,6 +51,13 @@ export class TtlCache<K, V> {
     this.#entries.delete(key);
   }
 
+  /** Deletes every entry whose value matches (a walk over all entries: for rare events). */
+  deleteWhere(matches: (value: V) => boolean): void {
+    for (const [key, entry] of this.#entries) {
+      if (matches(entry.value)) this.#entries.delete(key);
+    }
+  }
+
   get size(): number {
     return this.#entries.size;
   }

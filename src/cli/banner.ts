@@ -2,6 +2,7 @@ import type { Config } from '../config/load.ts';
 import { describeDatabase, type HeraldRole } from '../server.ts';
 import type { AdminTokenState } from '../services/admin-token.ts';
 import type { OperationalWebhookInfo } from '../services/operational-events.ts';
+import { secretBoxFromConfig } from '../services/secrets-at-rest.ts';
 
 /** What `herald serve` prints once it is up, for one process or a group of them. */
 export interface BannerInfo {
@@ -9,6 +10,8 @@ export interface BannerInfo {
   role: HeraldRole;
   /** Where the API listens; undefined in the `worker` role. */
   url: string | undefined;
+  /** Where `metricsPort`'s listener serves `/metrics`; undefined when it is unset. */
+  metricsUrl?: string | undefined;
   /** Undefined when nothing about the admin token is known (the worker role). */
   adminToken: AdminTokenState | undefined;
   operational: OperationalWebhookInfo | null;
@@ -36,7 +39,9 @@ export function banner(info: BannerInfo): string {
   if (url !== undefined) {
     lines.push(`  API:      ${url}/api/v1  (OpenAPI: ${url}/api/v1/openapi.json)`);
   }
+  if (info.metricsUrl !== undefined) lines.push(`  Metrics:  ${info.metricsUrl}`);
   lines.push(`  Database: ${describeDatabase(config)}`);
+  lines.push(secretsLine(config));
   lines.push(...adminTokenLines(info.adminToken, url));
   const operational = info.operational;
   if (operational !== null) {
@@ -50,6 +55,14 @@ export function banner(info: BannerInfo): string {
   return `${lines.join('\n')}\n\n`;
 }
 
+/** Whether endpoint secrets are encrypted at rest, and with which key (by its public id). */
+function secretsLine(config: Config): string {
+  const keyId = secretBoxFromConfig(config).currentKeyId;
+  return keyId === null
+    ? '  Secrets:  NOT encrypted at rest: HERALD_MAIN_KEY is not set (openssl rand -base64 32, then herald rotate-key)'
+    : `  Secrets:  encrypted at rest with main key ${keyId}`;
+}
+
 function adminTokenLines(state: AdminTokenState | undefined, url: string | undefined): string[] {
   if (state === undefined || url === undefined) return [];
   if (state.source === 'generated') {
@@ -61,6 +74,11 @@ function adminTokenLines(state: AdminTokenState | undefined, url: string | undef
   }
   if (state.source === 'configured') {
     return ['  Admin token: the one in HERALD_ADMIN_TOKEN (or --admin-token)'];
+  }
+  if (state.source === 'revoked') {
+    return [
+      '  Admin token: HERALD_ADMIN_TOKEN names a revoked token, which stays refused. Set a new value to replace it.',
+    ];
   }
   return [
     '  Admin token: the one printed on first start. Lost it? Restart with HERALD_ADMIN_TOKEN=<new token> to replace it.',

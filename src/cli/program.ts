@@ -14,7 +14,13 @@ export interface PruneCommand {
   configFile: string | undefined;
 }
 
-export type HeraldCommand = ServeCommand | PruneCommand;
+export interface RotateKeyCommand {
+  name: 'rotate-key';
+  flags: Record<string, unknown>;
+  configFile: string | undefined;
+}
+
+export type HeraldCommand = ServeCommand | PruneCommand | RotateKeyCommand;
 
 /**
  * Parses argv into a command. Every setting of the config schema is also a flag of
@@ -54,6 +60,11 @@ export function parseCommand(
   withSettings(
     'prune',
     'Drop expired payloads and delete old messages and attempts now, then exit',
+    'JSON config file, as for serve',
+  );
+  withSettings(
+    'rotate-key',
+    'Re-encrypt every stored endpoint secret with HERALD_MAIN_KEY (reading with HERALD_MAIN_KEY_PREVIOUS or clear text), then exit',
     'JSON config file, as for serve',
   );
   program.parse(argv as string[], { from: 'user' });

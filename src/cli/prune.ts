@@ -1,6 +1,7 @@
 import pino from 'pino';
 import type { Config } from '../config/load.ts';
 import { systemClock } from '../core/clock.ts';
+import { heraldLoggerOptions } from '../observability/logger.ts';
 import { openStore } from '../server.ts';
 import { createPruner, type PruneReport } from '../services/pruning.ts';
 import type { Store } from '../store/store.ts';
@@ -17,7 +18,7 @@ export async function runPrune(
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<void> {
   const config = loadCommandConfig(command, env);
-  const logger = pino({ level: config.logLevel, base: { service: 'herald' } }, pino.destination(2));
+  const logger = pino(heraldLoggerOptions(config.logLevel), pino.destination(2));
   let store: Store | undefined;
   try {
     store = await openStore(config, { applicationName: `herald-prune-${process.pid}` });

@@ -3,15 +3,18 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.ts';
 import { systemClock } from '../core/clock.ts';
 import { createIdGenerator } from '../core/ids.ts';
+import { serveGroupMetrics } from '../observability/metrics-cluster.ts';
 import { openStore, roleParts } from '../server.ts';
 import { type AdminTokenState, ensureAdminToken } from '../services/admin-token.ts';
 import type { OperationalWebhookInfo } from '../services/operational-events.ts';
+import { checkStoredSecrets } from '../services/secrets-at-rest.ts';
 import { banner, startFailure } from './banner.ts';
 
 /** What a process of the group tells the primary once it is serving. */
 export interface GroupMessage {
   type: 'herald:ready';
   url: string | undefined;
+  metricsUrl: string | undefined;
   operational: OperationalWebhookInfo | null;
 }
 
@@ -51,6 +54,8 @@ export async function runServeGroup(config: Config, logger: Logger): Promise<voi
     process.exit(1);
   }
 
+  // A scrape reaching any process is answered for the whole group (see metrics-cluster.ts).
+  serveGroupMetrics();
   const slots: Slot[] = [];
   let stopping = false;
   let started = false;
@@ -85,6 +90,7 @@ export async function runServeGroup(config: Config, logger: Logger): Promise<voi
         config,
         role: config.role,
         url: first?.url,
+        metricsUrl: first?.metricsUrl,
         adminToken,
         operational: first?.operational ?? null,
         pids: slots.map((s) => s.worker?.process.pid ?? 0),
@@ -179,12 +185,15 @@ export async function runServeGroup(config: Config, logger: Logger): Promise<voi
 async function prepareDatabase(config: Config): Promise<AdminTokenState | undefined> {
   const store = await openStore(config, { applicationName: `herald-primary-${process.pid}` });
   try {
+    // Here rather than in each process: one that failed it would be restarted again and again.
+    await checkStoredSecrets(store, config);
     if (!roleParts(config.role).api) return undefined;
     return await ensureAdminToken(
       store,
       config.adminToken,
       createIdGenerator(systemClock),
       systemClock,
+      config.adminTokenPrevious,
     );
   } finally {
     await store.close();

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Config } from '../config/load.ts';
+import { createHeraldLogger } from '../observability/logger.ts';
 import { type RunningHerald, startHerald } from '../server.ts';
 import { banner, startFailure } from './banner.ts';
 import { loadCommandConfig, type ServeCommand } from './program.ts';
@@ -16,10 +17,8 @@ export async function runServe(
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<void> {
   const config = loadCommandConfig(command, env);
-  const logger = pino({
-    level: config.logLevel,
-    base: { service: 'herald', pid: process.pid },
-  });
+  // JSON lines with secrets redacted (see observability/logger.ts).
+  const logger = createHeraldLogger(config.logLevel);
   if (cluster.isPrimary && config.workers > 1) {
     await runServeGroup(config, logger);
     return;
@@ -28,7 +27,10 @@ export async function runServe(
   let herald: RunningHerald;
   try {
     // In a group the primary has made sure of the admin token once, for all of them.
-    herald = await startHerald(config, logger, { ensureAdminToken: !inGroup });
+    herald = await startHerald(config, logger, {
+      ensureAdminToken: !inGroup,
+      groupMetrics: inGroup,
+    });
   } catch (error) {
     process.stderr.write(`Herald could not start: ${startFailure(error, config)}\n`);
     process.exit(1);
@@ -37,7 +39,12 @@ export async function runServe(
   handleSignals(herald, config, logger, inGroup);
   const operational = herald.dispatcher?.operationalWebhook() ?? null;
   if (inGroup) {
-    const ready: GroupMessage = { type: 'herald:ready', url: herald.url, operational };
+    const ready: GroupMessage = {
+      type: 'herald:ready',
+      url: herald.url,
+      metricsUrl: herald.metricsUrl,
+      operational,
+    };
     process.send?.(ready);
     return;
   }
@@ -46,6 +53,7 @@ export async function runServe(
       config,
       role: herald.role,
       url: herald.url,
+      metricsUrl: herald.metricsUrl,
       adminToken: herald.adminToken,
       operational,
     }),

@@ -17,6 +17,8 @@ export interface Config {
   readonly retentionDays: number;
   readonly pruneIntervalSeconds: number;
   readonly adminToken: string | undefined;
+  /** The previous admin token, kept valid during a rotation (see `ensureAdminToken`). */
+  readonly adminTokenPrevious: string | undefined;
   readonly publicUrl: string | undefined;
   readonly bodyLimitBytes: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -45,6 +47,7 @@ export interface Config {
   readonly circuitBreakerBaseSeconds: number;
   readonly circuitBreakerMaxSeconds: number;
   readonly metricsToken: string | undefined;
+  readonly metricsPort: number | undefined;
   readonly otelExporterUrl: string | undefined;
   readonly otelServiceName: string;
 }
@@ -161,6 +164,11 @@ function crossChecks(out: Record<string, unknown>): string[] {
         break;
       }
     }
+  }
+  if (out.adminTokenPrevious !== undefined && out.adminToken === undefined) {
+    problems.push(
+      'HERALD_ADMIN_TOKEN_PREVIOUS: only means something next to HERALD_ADMIN_TOKEN (the new token); set both during a rotation',
+    );
   }
   if (
     typeof out.circuitBreakerBaseSeconds === 'number' &&

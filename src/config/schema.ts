@@ -214,6 +214,13 @@ export const settings = [
     doc: 'When set, `GET /metrics` needs `Authorization: Bearer <this token>`. Unset, the Prometheus metrics are open to anyone who can reach the port.',
   },
   {
+    key: 'metricsPort',
+    env: 'HERALD_METRICS_PORT',
+    flag: '--metrics-port',
+    type: { kind: 'integer', min: 0, max: 65535 },
+    doc: 'A second listener, on `host`, serving only `GET /metrics` and the health routes (`/api/v1/health`, `/ready`, `/live`, `/details`). The way to scrape a `worker` node, which has no API; on other roles it keeps the metrics off the API port (they stay on it too). `0` picks a free port (printed at start). Unset: no second listener.',
+  },
+  {
     key: 'otelExporterUrl',
     env: 'HERALD_OTEL_EXPORTER_URL',
     flag: '--otel-exporter-url',
@@ -233,7 +240,14 @@ export const settings = [
     env: 'HERALD_ADMIN_TOKEN',
     flag: '--admin-token',
     type: { kind: 'string' },
-    doc: 'The organisation admin token. When unset, Herald generates one on first start, prints it once, and stores only its hash.',
+    doc: 'The organisation admin token. When unset, Herald generates one on first start, prints it once, and stores only its hash. When set, each start stores it and revokes the admin tokens earlier starts stored (an older value, the generated one), except `HERALD_ADMIN_TOKEN_PREVIOUS`; admin tokens created through `POST /api/v1/auth/token` are kept. A value that was revoked is not brought back: choose a new one. Use 32 random bytes or more (`openssl rand -base64 32`).',
+  },
+  {
+    key: 'adminTokenPrevious',
+    env: 'HERALD_ADMIN_TOKEN_PREVIOUS',
+    flag: '--admin-token-previous',
+    type: { kind: 'string' },
+    doc: 'During an admin token rotation over several nodes: the old `HERALD_ADMIN_TOKEN`, kept valid while nodes restart one by one with the new one. It is never added, only kept. Remove it (and restart) once clients use the new token, or revoke the old token through the API.',
   },
   {
     key: 'publicUrl',
@@ -312,7 +326,7 @@ export const settings = [
     flag: '--endpoint-concurrency',
     type: { kind: 'integer', min: 1, max: 1000 },
     default: 64,
-    doc: 'Most delivery attempts in flight at once to a single endpoint, so one slow endpoint cannot take every slot.',
+    doc: 'Most delivery attempts in flight at once to a single endpoint, in each worker process, so one slow endpoint cannot take every slot. An endpoint may set its own (`maxConcurrency`).',
   },
   {
     key: 'autoDisableAfterHours',

@@ -1,5 +1,6 @@
 import { createHmac, type KeyObject, sign } from 'node:crypto';
 import type { RetiredSecret } from '../store/records.ts';
+import { isSealedSecret, sealedKeyId } from './secret-box.ts';
 import { ed25519PrivateKey, parseEndpointSecret } from './secrets.ts';
 
 /** Which header names carry the signature: Svix's or the Standard Webhooks ones. */
@@ -53,9 +54,23 @@ export interface Signer {
 const KEY_CACHE_LIMIT = 10_000;
 
 /**
+ * The endpoint's secret is still encrypted: the store could not open it with the main keys this
+ * process has. Nothing may be sent unsigned; the delivery waits (see attempt-runner.ts).
+ */
+export class UnreadableSecretError extends Error {
+  constructor(sealed: string) {
+    super(
+      `the endpoint's secret is encrypted with main key ${sealedKeyId(sealed) ?? '(unknown format)'}, which this process does not have: add it to HERALD_MAIN_KEY or HERALD_MAIN_KEY_PREVIOUS and restart; deliveries to this endpoint wait until then`,
+    );
+    this.name = 'UnreadableSecretError';
+  }
+}
+
+/**
  * Makes a signer with its own cache of parsed keys. A secret Herald cannot parse (stored
  * before validation existed, say) signs nothing rather than failing the delivery: the
- * receiver then rejects it, which shows up in the attempt log.
+ * receiver then rejects it, which shows up in the attempt log. A current secret still encrypted
+ * (its main key missing here) throws `UnreadableSecretError` instead; a retired one is skipped.
  */
 export function createSigner(): Signer {
   const keys = new Map<string, SigningKey | null>();
@@ -85,6 +100,7 @@ export function createSigner(): Signer {
 
   return {
     sign(content, secret, retiredSecrets, nowMs) {
+      if (isSealedSecret(secret)) throw new UnreadableSecretError(secret);
       const signed = `${content.msgId}.${content.timestampSeconds}.${content.body}`;
       const signatures: string[] = [];
       const current = keyOf(secret);

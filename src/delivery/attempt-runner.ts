@@ -32,6 +32,8 @@ export interface AttemptRunnerDeps {
   random: () => number;
   sender: Sender;
   slots: Slots;
+  /** Whether an endpoint is Herald's own operational one (sent through its own pool). */
+  isOperational?: ((endpointId: string) => boolean) | undefined;
   /** Metrics and tracing hooks; see delivery-observer.ts. */
   observer?: DeliveryObserver | undefined;
   /** A finished attempt, settled into the outcome to record. Not called for abandoned ones. */
@@ -129,7 +131,12 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       // may be claimed and started again while the first attempt still runs.
       running.set(attemptId, claimed);
       sender
-        .send({ url: endpoint.url, body: payload, headers })
+        .send({
+          url: endpoint.url,
+          body: payload,
+          headers,
+          pool: deps.isOperational?.(endpoint.id) === true ? 'operational' : 'tenant',
+        })
         .then((result) =>
           finish(attemptId, claimed, result, () =>
             settleAttempt({

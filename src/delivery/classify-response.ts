@@ -1,3 +1,4 @@
+import type { CircuitSignal } from '../core/circuit-breaker.ts';
 import { parseRetryAfter } from '../core/retry-policy.ts';
 
 /** What the sender observed; `statusCode` 0 means no HTTP response (network error, timeout). */
@@ -60,4 +61,23 @@ function failureReason(observed: ObservedResponse): FailureReason {
   if (status >= 400 && status <= 499) return 'client_error';
   if (status >= 500 && status <= 599) return 'server_error';
   return 'unexpected_status';
+}
+
+/**
+ * What an attempt's classification tells the endpoint's circuit breaker (core/circuit-breaker.ts):
+ * success is `up`; no answer, a timeout, 5xx, 408 and 429 say the receiver is unavailable or
+ * overloaded (`down`: these open the circuit); any other answer (4xx, 3xx, 410) comes from a
+ * receiver that is up and refused this one message (`neutral`: it neither counts nor resets),
+ * so a receiver rejecting some messages never pauses the rest.
+ */
+export function circuitSignal(classification: Classification): CircuitSignal {
+  if (classification.kind === 'success') return 'up';
+  if (classification.kind === 'give_up') return 'neutral';
+  switch (classification.reason) {
+    case 'client_error':
+    case 'redirect':
+      return 'neutral';
+    default:
+      return 'down';
+  }
 }

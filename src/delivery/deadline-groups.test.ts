@@ -35,6 +35,28 @@ describe('deadline groups', () => {
     assert.ok(at - started >= 49, `aborted after ${at - started} ms`);
   });
 
+  it('settles `expired` at the deadline and on abortAll, for requests undici has not settled', async () => {
+    const groups = createDeadlineGroups(50, 10);
+    const started = performance.now();
+    const timed = groups.join(started);
+    let guard: NodeJS.Timeout | undefined;
+    await Promise.race([
+      timed.expired,
+      new Promise<never>((_, reject) => {
+        guard = setTimeout(() => reject(new Error('the group never expired')), 5000);
+      }),
+    ]);
+    clearTimeout(guard);
+    assert.ok(performance.now() - started >= 49);
+    assert.equal(timed.timedOut, true);
+
+    const stopped = createDeadlineGroups(60_000, 100);
+    const running = stopped.join(0);
+    stopped.abortAll();
+    await running.expired;
+    assert.equal(running.timedOut, false);
+  });
+
   it('drops a finished group with its timer, and abortAll aborts what is in flight', () => {
     const groups = createDeadlineGroups(60_000, 100);
     const done = groups.join(0);

@@ -5,6 +5,13 @@ export interface DeadlineGroup {
   readonly controller: AbortController;
   /** True once the group's deadline passed (its requests were aborted for time). */
   timedOut: boolean;
+  /**
+   * Resolves when the group is aborted (deadline or `abortAll`). An attempt races its request
+   * against it: undici leaves a request that waits for its connection unsettled until the
+   * connection attempt ends, however long that takes (an SSRF-guard DNS lookup that never
+   * answers, blackholed addresses tried one after the other), and the deadline must hold anyway.
+   */
+  readonly expired: Promise<void>;
 }
 
 interface Group extends DeadlineGroup {
@@ -12,6 +19,7 @@ interface Group extends DeadlineGroup {
   closesAt: number;
   pending: number;
   timer: NodeJS.Timeout;
+  expire: () => void;
 }
 
 /**
@@ -39,15 +47,23 @@ export function createDeadlineGroups(timeoutMs: number, windowMs = Math.min(100,
         const controller = new AbortController();
         // Every attempt of the group listens on this one signal.
         setMaxListeners(0, controller.signal);
+        let expire = () => {};
+        // One promise per group, never rejected (nothing may be left to handle a rejection).
+        const expired = new Promise<void>((resolve) => {
+          expire = resolve;
+        });
         const group: Group = {
           controller,
           timedOut: false,
+          expired,
+          expire,
           closesAt: now + windowMs,
           pending: 0,
           timer: setTimeout(() => {
             group.timedOut = true;
             drop(group);
             controller.abort();
+            expire();
           }, windowMs + timeoutMs),
         };
         // Requests in flight keep the process alive by their sockets; an empty group's timer
@@ -70,6 +86,7 @@ export function createDeadlineGroups(timeoutMs: number, windowMs = Math.min(100,
       for (const group of [...groups]) {
         drop(group);
         group.controller.abort();
+        group.expire();
       }
     },
   };

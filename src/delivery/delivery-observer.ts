@@ -24,6 +24,12 @@ export interface DeliveryObserver {
   claimed?(kind: 'fresh' | 'backlog', count: number, durationMs: number): void;
   /** An outcome batch was written (or failed to be). */
   outcomesRecorded?(count: number, durationMs: number, ok: boolean): void;
+  /**
+   * A claimed delivery was not attempted: `released` (handed back, due now: the dispatcher is
+   * stopping, or the endpoint had no room) or `dropped` (failed without an attempt: endpoint
+   * disabled, payload gone).
+   */
+  notSent?(kind: 'released' | 'dropped'): void;
 }
 
 /** One observer that calls each of `observers` in turn. */
@@ -52,6 +58,9 @@ export function combineObservers(observers: readonly DeliveryObserver[]): Delive
     },
     outcomesRecorded(count, durationMs, ok) {
       for (const observer of observers) observer.outcomesRecorded?.(count, durationMs, ok);
+    },
+    notSent(kind) {
+      for (const observer of observers) observer.notSent?.(kind);
     },
   };
 }

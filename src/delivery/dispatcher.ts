@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Dispatcher as HttpDispatcher } from 'undici';
 import { type Config, claimLeaseMs } from '../config/load.ts';
+import { circuitSettings } from '../core/circuit-breaker.ts';
 import type { Clock } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
 import {
@@ -14,8 +15,10 @@ import type { Store } from '../store/store.ts';
 import { createAttemptRunner } from './attempt-runner.ts';
 import { createClaimPlanner } from './claim-planner.ts';
 import type { DeliveryObserver } from './delivery-observer.ts';
+import { type Admission, createEndpointProtection } from './endpoint-protection.ts';
+import type { HostLookup } from './guarded-connect.ts';
 import { createOutcomeBuffer } from './outcome-buffer.ts';
-import { createSender } from './sender.ts';
+import { createDeliverySender } from './sender-pools.ts';
 import { createSlots } from './slots.ts';
 import { createWakeSignal } from './wake-signal.ts';
 
@@ -58,8 +61,13 @@ export interface DispatcherDeps {
   clock: Clock;
   newId: IdGenerator;
   logger: Logger;
-  /** An undici dispatcher for the HTTP attempts (tests); by default a keep-alive Agent. */
+  /**
+   * An undici dispatcher for the HTTP attempts (tests); by default a keep-alive Agent whose
+   * connections pass the SSRF guard (guarded-connect.ts). One given here bypasses the guard.
+   */
   httpDispatcher?: HttpDispatcher;
+  /** Resolves endpoint host names for the SSRF guard (tests); by default the system's DNS. */
+  lookup?: HostLookup;
   /** Uniform in [0, 1) for retry jitter. */
   random?: () => number;
   operationalEvents?: OperationalEvents;
@@ -97,19 +105,22 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       // Operational events are committed after the claim that saw their cause: look again.
       wake: () => wakeFor(Number.MIN_SAFE_INTEGER),
     });
-  const sender = createSender({
-    timeoutMs: config.deliveryTimeoutMs,
-    connectionsPerOrigin: Math.max(64, config.endpointConcurrency),
-    dispatcher: deps.httpDispatcher,
+  const sender = createDeliverySender(config, {
+    logger,
+    lookup: deps.lookup,
+    ...(deps.httpDispatcher === undefined ? {} : { httpDispatcher: deps.httpDispatcher }),
   });
   const slots = createSlots(config.deliveryConcurrency, config.endpointConcurrency);
   const planner = createClaimPlanner(slots, tuning.maxIdleMs);
+  const breaker = circuitSettings(config);
   const outcomes = createOutcomeBuffer({
     store,
     ops,
     clock,
     logger,
     autoDisableAfterHours: config.autoDisableAfterHours,
+    circuit: breaker,
+    onCircuitChanges: (changes) => protection.circuitsChanged(changes),
   });
   const attempts = createAttemptRunner({
     config,
@@ -118,6 +129,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     random: deps.random ?? Math.random,
     sender,
     slots,
+    isOperational: (endpointId) => ops.ownsEndpoint(endpointId),
     observer: deps.observer,
     onSettled({ outcome }, claimed) {
       const { delivery } = claimed;
@@ -126,7 +138,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         const trigger = attemptTrigger(delivery, outcome.next.status, outcome.disableEndpoint);
         if (trigger !== null) event = { trigger, claimed, attempt: outcome.attempt };
       }
-      outcomes.add(outcome, event);
+      outcomes.add(protection.wasProbe(delivery.id) ? { ...outcome, probe: true } : outcome, event);
     },
     onFinished(reopened) {
       if (reopened || attempts.inFlight() === 0 || outcomes.size() >= tuning.maxFlushBatch) {
@@ -138,6 +150,17 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   // Long enough that a lease never lapses under an attempt still running; when it does lapse
   // (this process died), another dispatcher on the same database takes the delivery over.
   const leaseMs = claimLeaseMs(config);
+  const protection = createEndpointProtection({
+    store,
+    planner,
+    slots,
+    breaker,
+    leaseMs,
+    // As many as the sender's connections per origin: a higher cap could not be used.
+    maxConcurrencyCap: Math.max(64, config.endpointConcurrency),
+    refreshMs: tuning.maxIdleMs,
+    logger,
+  });
   let unsubscribeDue: (() => void) | undefined;
 
   function wakeFor(earliestDueAt: number): void {
@@ -174,11 +197,16 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   /**
-   * Starts what a claim returned, or hands it back (stopping, no room) or drops it. Every
-   * outcome carries its claim's lease, so it cannot undo a newer claim's work.
+   * Starts what a claim returned as `admitted` says (endpoint-protection.ts), or hands it back
+   * (stopping, no room, out of throttled sends, circuit open) or drops it. Every outcome carries
+   * its claim's lease, so it cannot undo a newer claim's work.
    */
-  function startClaimed(claimed: readonly ClaimedDelivery[], now: number): void {
-    for (const item of claimed) {
+  function startClaimed(
+    claimed: readonly ClaimedDelivery[],
+    now: number,
+    admitted: readonly Admission[],
+  ): void {
+    for (const [index, item] of claimed.entries()) {
       const { delivery, endpoint, message } = item;
       const leaseUntil = claimLease(item);
       const parents = { appId: delivery.appId, endpointId: delivery.endpointId };
@@ -190,10 +218,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           dueAt: now,
           ...parents,
         });
+        deps.observer?.notSent?.('released');
       } else if (endpoint.disabled || message.payload === null) {
         outcomes.add({ kind: 'dropped', deliveryId: delivery.id, leaseUntil, ...parents });
-      } else if (!slots.hasRoom(endpoint.id)) {
-        // Only when a backend ignores `perEndpointLimit`: hand it back, due now.
+        deps.observer?.notSent?.('dropped');
+      } else if (admitted[index] === 'hand-back' || !slots.hasRoom(endpoint.id)) {
+        // Handed back, due now, its attempts not counted; the endpoint's backlog waits for a
+        // backlog claim once it has sends, room or a closed circuit again.
+        planner.hold(endpoint.id);
         outcomes.add({
           kind: 'released',
           deliveryId: delivery.id,
@@ -201,6 +233,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           dueAt: now,
           ...parents,
         });
+        deps.observer?.notSent?.('released');
       } else {
         attempts.start(item, message.payload);
       }
@@ -217,13 +250,19 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const now = clock();
     lastClaimAt = now;
     let more = false;
-    const targets = planner.backlogTargets(budget);
+    await protection.refresh(now);
+    const targets = planner.backlogTargets(budget, now);
     if (targets.length > 0) {
+      // Throttled endpoints reserve their sends and open circuits take their probe first.
+      const prepared = await protection.prepare(targets, now);
       const started = performance.now();
-      const claimed = await store.claimEndpointDeliveries({ now, leaseMs, endpoints: targets });
+      const claimed =
+        prepared.endpoints.length === 0
+          ? []
+          : await store.claimEndpointDeliveries({ now, leaseMs, endpoints: prepared.endpoints });
       deps.observer?.claimed?.('backlog', claimed.length, performance.now() - started);
-      more = planner.afterBacklogClaim(targets, claimed);
-      startClaimed(claimed, now);
+      more = planner.afterBacklogClaim(prepared.endpoints, claimed);
+      startClaimed(claimed, now, await protection.admit(claimed, now, prepared));
       budget = slots.claimLimit(tuning.maxClaimBatch);
       if (budget === 0 || state !== 'running') return more;
     }
@@ -232,7 +271,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const claimed = await store.claimDueDeliveries({ ...request, leaseMs });
     deps.observer?.claimed?.('fresh', claimed.length, performance.now() - started);
     more = planner.afterFreshClaim(request, claimed) || more;
-    startClaimed(claimed, now);
+    startClaimed(claimed, now, await protection.admit(claimed, now));
     return more;
   }
 
@@ -244,6 +283,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       // What was due by the last claim and not taken waits for slots, which signal when free.
       const due = await store.nextDueAt(lastClaimAt);
       if (due !== null) ms = Math.min(ms, due - clock());
+      // Throttled endpoints' next sends, and the end of open circuits' pauses.
+      const now = clock();
+      const gate = planner.nextGateAt(now);
+      if (gate !== null) ms = Math.min(ms, gate - now);
     }
     return Math.max(0, ms);
   }

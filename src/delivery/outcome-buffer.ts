@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
+import type { CircuitSettings } from '../core/circuit-breaker.ts';
 import type { Clock } from '../core/clock.ts';
 import { HeraldError } from '../errors.ts';
 import type { AttemptEvent, OperationalEvents } from '../services/operational-events.ts';
-import type { CompletionEffects, DeliveryOutcome } from '../store/delivery-store.ts';
+import type { CircuitChange, CompletionEffects, DeliveryOutcome } from '../store/delivery-store.ts';
 import type { Store } from '../store/store.ts';
 
 export interface OutcomeBuffer {
@@ -35,6 +36,10 @@ export interface OutcomeBufferDeps {
   clock: Clock;
   logger: Logger;
   autoDisableAfterHours: number;
+  /** The circuit breaker's settings (null or absent: off). */
+  circuit?: CircuitSettings | null;
+  /** Circuits a written batch opened or closed (see `CompletionEffects.circuitChanges`). */
+  onCircuitChanges?: (changes: readonly CircuitChange[]) => void;
 }
 
 interface Entry {
@@ -60,6 +65,21 @@ export function createOutcomeBuffer(deps: OutcomeBufferDeps): OutcomeBuffer {
     firstAddedAt = addedAt;
   }
 
+  function announceCircuits(changes: readonly CircuitChange[]): void {
+    if (changes.length === 0) return;
+    for (const { endpointId, appId, circuit } of changes) {
+      if (circuit.openUntil === null) logger.info({ endpointId, appId }, 'endpoint circuit closed');
+      else {
+        const { failures, trips, openUntil } = circuit;
+        logger.warn(
+          { endpointId, appId, failures, trips, openUntil: new Date(openUntil).toISOString() },
+          'endpoint circuit opened: its deliveries wait until a probe succeeds',
+        );
+      }
+    }
+    deps.onCircuitChanges?.(changes);
+  }
+
   /** Logs what a write did and queues the operational events of what it recorded. */
   async function announce(
     batch: readonly Entry[],
@@ -67,6 +87,7 @@ export function createOutcomeBuffer(deps: OutcomeBufferDeps): OutcomeBuffer {
     unwritten: ReadonlySet<number>,
   ): Promise<void> {
     for (const disabled of effects.disabledEndpoints) logger.info(disabled, 'endpoint disabled');
+    announceCircuits(effects.circuitChanges ?? []);
     if (effects.staleOutcomes.length > 0) {
       logger.warn(
         { stale: effects.staleOutcomes.length },
@@ -101,6 +122,7 @@ export function createOutcomeBuffer(deps: OutcomeBufferDeps): OutcomeBuffer {
       const options = {
         now,
         autoDisableFailingBefore: autoDisableMs > 0 ? now - autoDisableMs : null,
+        circuit: deps.circuit ?? null,
       };
       const effects: CompletionEffects = { disabledEndpoints: [], staleOutcomes: [] };
       /** Entries not recorded: their events are not sent. */
@@ -113,6 +135,7 @@ export function createOutcomeBuffer(deps: OutcomeBufferDeps): OutcomeBuffer {
         );
         effects.disabledEndpoints = all.disabledEndpoints;
         effects.staleOutcomes = all.staleOutcomes;
+        if (all.circuitChanges !== undefined) effects.circuitChanges = all.circuitChanges;
       } catch (batchError) {
         if (isUnavailable(batchError)) {
           keep(batch, batchAddedAt);
@@ -123,6 +146,9 @@ export function createOutcomeBuffer(deps: OutcomeBufferDeps): OutcomeBuffer {
           try {
             const one = await store.completeDeliveries([entry.outcome], options);
             effects.disabledEndpoints.push(...one.disabledEndpoints);
+            if (one.circuitChanges !== undefined) {
+              effects.circuitChanges = [...(effects.circuitChanges ?? []), ...one.circuitChanges];
+            }
             if (one.staleOutcomes.length > 0) effects.staleOutcomes.push(index);
           } catch (error) {
             unwritten.add(index);

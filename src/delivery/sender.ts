@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent, type buildConnector, type Dispatcher, request } from 'undici';
 import type { ObservedResponse } from './classify-response.ts';
 import { createDeadlineGroups } from './deadline-groups.ts';
 
@@ -17,6 +17,8 @@ export interface SendRequest {
   body: string;
   /** Endpoint custom headers first, then Herald's own (which win on a clash). */
   headers: Record<string, string>;
+  /** Which connection pool sends it (see sender-pools.ts); the tenants' when absent. */
+  pool?: 'tenant' | 'operational';
 }
 
 export interface SendResult extends ObservedResponse {
@@ -40,6 +42,8 @@ export interface SenderOptions {
   connectionsPerOrigin: number;
   /** An undici dispatcher to use instead of a new Agent (tests); not closed by `close()`. */
   dispatcher?: Dispatcher | undefined;
+  /** How the Agent opens connections (the SSRF guard, see guarded-connect.ts); default undici's. */
+  connect?: buildConnector.connector | undefined;
 }
 
 /** Headers undici refuses or that would break the request framing; never taken from an endpoint. */
@@ -64,7 +68,7 @@ export function createSender(options: SenderOptions): Sender {
     options.dispatcher ??
     new Agent({
       connections: options.connectionsPerOrigin,
-      connect: { timeout: options.timeoutMs },
+      connect: options.connect ?? { timeout: options.timeoutMs },
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
     });
@@ -76,7 +80,7 @@ export function createSender(options: SenderOptions): Sender {
     const group = deadlines.join(started);
     const elapsed = () => Math.round(performance.now() - started);
     try {
-      const response = await request(req.url, {
+      const pending = request(req.url, {
         dispatcher,
         method: 'POST',
         headers: req.headers,
@@ -85,6 +89,16 @@ export function createSender(options: SenderOptions): Sender {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
+      // The deadline settles the attempt even while undici still waits for a connection (see
+      // DeadlineGroup.expired); a response arriving after that is dropped.
+      const response = await Promise.race([pending, group.expired]);
+      if (response === undefined) {
+        pending.then(
+          (late) => late.body.destroy(),
+          () => {},
+        );
+        throw group.controller.signal.reason;
+      }
       const body = await readLimited(response.body);
       const retryAfter = response.headers['retry-after'];
       return {

@@ -2,7 +2,7 @@ import type { Config } from '../config/load.ts';
 import { nextRetry } from '../core/retry-policy.ts';
 import { type ClaimedDelivery, claimLease, type DeliveryOutcome } from '../store/delivery-store.ts';
 import { type AttemptRecord, DeliveryStatus } from '../store/records.ts';
-import { type Classification, classifyResponse } from './classify-response.ts';
+import { type Classification, circuitSignal, classifyResponse } from './classify-response.ts';
 import type { SendResult } from './sender.ts';
 
 export type AttemptedOutcome = Extract<DeliveryOutcome, { kind: 'attempted' }>;
@@ -75,6 +75,7 @@ export function settleAttempt(input: SettleInput): Settled {
       attempt,
       next,
       disableEndpoint: classification.kind === 'give_up' && classification.disableEndpoint,
+      circuit: circuitSignal(classification),
     },
     classification,
   };

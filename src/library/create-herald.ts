@@ -1,10 +1,11 @@
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { HeraldApp } from '../api/app.ts';
 import { toMessageOut } from '../api/routes/messages.ts';
 import { type Config, ConfigError, loadConfig } from '../config/load.ts';
 import { settings } from '../config/schema.ts';
 import type { Clock } from '../core/clock.ts';
 import { HeraldError } from '../errors.ts';
+import { createHeraldLogger } from '../observability/logger.ts';
 import { assembleHerald, type HeraldRole } from '../server.ts';
 import type { AdminTokenState } from '../services/admin-token.ts';
 import { publishMessage } from '../services/publish-message.ts';
@@ -91,8 +92,7 @@ export interface Herald {
 export async function createHerald(options: HeraldOptions = {}): Promise<Herald> {
   const { env, logger: givenLogger, clock, applicationName, ...given } = options;
   const config = loadLibraryConfig(given, env);
-  const logger =
-    givenLogger ?? pino({ level: config.logLevel, base: { service: 'herald', pid: process.pid } });
+  const logger = givenLogger ?? createHeraldLogger(config.logLevel);
   const node = await assembleHerald(config, logger, {
     ...(clock === undefined ? {} : { clock }),
     ...(applicationName === undefined ? {} : { applicationName }),
@@ -133,6 +133,7 @@ export async function createHerald(options: HeraldOptions = {}): Promise<Herald>
           clock: ctx.clock,
           newId: ctx.newId,
           store: { createMessage: (message) => createMessageIn(c, due, message) },
+          publishTracer: ctx.publishTracer,
           // Nothing is visible before the caller commits; the NOTIFY at commit wakes the dispatchers.
           wakeDispatcher: () => {},
         },

@@ -38,6 +38,9 @@ const FORBIDDEN_NAMES = new Set([
   'webhook-id',
   'webhook-timestamp',
   'webhook-signature',
+  // The W3C trace context is Herald's when tracing is on (observability/tracing-attempts.ts).
+  'traceparent',
+  'tracestate',
 ]);
 const FORBIDDEN_PREFIXES = [
   'svix-',

@@ -1,3 +1,4 @@
+import { closedCircuit } from '../core/circuit-breaker.ts';
 import { hasIdPrefix, type IdGenerator } from '../core/ids.ts';
 import { generateSymmetricSecret } from '../core/secrets.ts';
 import { validationError } from '../errors.ts';
@@ -24,6 +25,7 @@ export interface EndpointInput {
   version?: number | null;
   headers?: Record<string, string> | null;
   retrySchedule?: number[] | null;
+  maxConcurrency?: number | null;
 }
 
 type Full = EndpointInput & { url: string };
@@ -113,6 +115,8 @@ export function newEndpoint(
     retrySchedule: body.retrySchedule ?? null,
     failingSince: null,
     lastSuccessAt: null,
+    maxConcurrency: body.maxConcurrency ?? null,
+    circuit: closedCircuit(),
     createdAt: deps.now,
     updatedAt: deps.now,
   };
@@ -121,7 +125,8 @@ export function newEndpoint(
 /**
  * PUT: the Svix EndpointIn fields are replaced (absent ones take their defaults). What Svix's
  * update body does not carry is kept when absent, so that a client that never sends it (the
- * official SDKs) does not wipe it: `uid`, `secret`, and Herald's `headers` and `retrySchedule`.
+ * official SDKs) does not wipe it: `uid`, `secret`, and Herald's `headers`, `retrySchedule` and
+ * `maxConcurrency`.
  */
 export function replaceEndpoint(current: EndpointRecord, body: Full, now: number): EndpointRecord {
   const eventTypes = alias<string[] | null>(body, 'eventTypes', 'filterTypes') ?? null;
@@ -140,6 +145,8 @@ export function replaceEndpoint(current: EndpointRecord, body: Full, now: number
     headers: body.headers === undefined ? current.headers : checkHeaders(body.headers),
     secret: replacedSecret(current, body.secret),
     retrySchedule: body.retrySchedule === undefined ? current.retrySchedule : body.retrySchedule,
+    maxConcurrency:
+      body.maxConcurrency === undefined ? current.maxConcurrency : body.maxConcurrency,
     updatedAt: now,
   };
 }
@@ -166,6 +173,8 @@ export function patchEndpoint(
     headers: body.headers === undefined ? current.headers : checkHeaders(body.headers),
     secret: replacedSecret(current, body.secret),
     retrySchedule: body.retrySchedule === undefined ? current.retrySchedule : body.retrySchedule,
+    maxConcurrency:
+      body.maxConcurrency === undefined ? current.maxConcurrency : body.maxConcurrency,
     updatedAt: now,
   };
 }

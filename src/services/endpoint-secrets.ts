@@ -1,3 +1,4 @@
+import { isSealedSecret, sealedKeyId } from '../core/secret-box.ts';
 import {
   ed25519PublicKeyOf,
   generateEd25519Secret,
@@ -40,6 +41,12 @@ export function generateSecretLike(current?: string): string {
  * private key never leaves Herald, as with the Svix server).
  */
 export function publicSecretOf(secret: string): string {
+  if (isSealedSecret(secret)) {
+    throw new HeraldError(
+      'secret_unreadable',
+      `This endpoint's secret is encrypted with main key ${sealedKeyId(secret) ?? '(unknown format)'}, which this Herald does not have. Start Herald with that key in HERALD_MAIN_KEY or HERALD_MAIN_KEY_PREVIOUS; if it is lost, rotate the secret with gracePeriodSeconds 0.`,
+    );
+  }
   if (!secret.startsWith('whsk_')) return secret;
   const publicKey = ed25519PublicKeyOf(secret);
   if (publicKey === null) {
@@ -63,7 +70,9 @@ export interface RotateRequest {
 
 /**
  * The endpoint after a rotation at `now`: the new secret in place, the old one retired until
- * `now + grace` (not kept at all with a grace of 0), and expired retired secrets dropped.
+ * `now + grace` (not kept at all with a grace of 0), and expired retired secrets dropped. A
+ * current secret this process cannot decrypt is refused (`secret_unreadable`) unless the grace
+ * is 0: it is never moved into the retired list.
  */
 export function rotateSecret(
   endpoint: EndpointRecord,
@@ -75,6 +84,14 @@ export function rotateSecret(
     throw validationError(
       ['body', 'gracePeriodSeconds'],
       `must be an integer from 0 to ${MAX_GRACE_PERIOD_SECONDS} (7 days)`,
+    );
+  }
+  if (isSealedSecret(endpoint.secret) && grace > 0) {
+    // Retiring it would keep a value no node may ever open again under the retired context (it
+    // was sealed as a current secret); with a grace of 0 it is simply dropped (a lost key).
+    throw new HeraldError(
+      'secret_unreadable',
+      `This endpoint's secret is encrypted with main key ${sealedKeyId(endpoint.secret) ?? '(unknown format)'}, which this Herald does not have, so it cannot keep signing during a grace period. Retry on a node started with that key (HERALD_MAIN_KEY or HERALD_MAIN_KEY_PREVIOUS); if the key is lost, rotate with gracePeriodSeconds 0.`,
     );
   }
   const next =

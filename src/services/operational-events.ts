@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.ts';
+import { closedCircuit } from '../core/circuit-breaker.ts';
 import type { Clock } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
 import { generateSymmetricSecret } from '../core/secrets.ts';
@@ -44,6 +45,8 @@ export interface OperationalEvents {
   info(): OperationalWebhookInfo | null;
   /** Whether deliveries of this application emit events: not when off, nor for the internal app. */
   watches(appId: string): boolean;
+  /** Whether this is the internal endpoint at the configured URL (its own connection pool). */
+  ownsEndpoint(endpointId: string): boolean;
   /** Publishes the events as messages of the internal application (durable, signed, retried). */
   publish(attempts: readonly AttemptEvent[], disabled: readonly DisabledEndpoint[]): Promise<void>;
 }
@@ -168,6 +171,8 @@ export function createOperationalEvents(deps: OperationalEventsDeps): Operationa
         retrySchedule: null,
         failingSince: null,
         lastSuccessAt: null,
+        maxConcurrency: null,
+        circuit: closedCircuit(),
         createdAt: now,
         updatedAt: now,
       };
@@ -272,6 +277,7 @@ export function createOperationalEvents(deps: OperationalEventsDeps): Operationa
           channels: null,
           createdAt: now,
           expiresAt: null,
+          traceContext: null,
         },
         onlyEndpointId: endpointId,
         newDeliveryId: () => newId('dlv'),
@@ -285,6 +291,7 @@ export function createOperationalEvents(deps: OperationalEventsDeps): Operationa
     ensureEndpoint,
     info: () => target?.info ?? null,
     watches: (appId) => target !== null && appId !== target.appId,
+    ownsEndpoint: (endpointId) => target !== null && endpointId === target.endpointId,
     publish,
   };
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
-import type { ApplicationRecord, MessageRecord } from '../store/records.ts';
+import type { ApplicationRecord, MessageRecord, TraceContext } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 
 const DAY_MS = 86_400_000;
@@ -13,6 +13,36 @@ export interface PublishDeps {
   clock: Clock;
   newId: IdGenerator;
   wakeDispatcher: (earliestDueAt: number) => void;
+  /** Traces each publish (src/observability/tracing.ts); absent when tracing is off. */
+  publishTracer?: PublishTracer | undefined;
+}
+
+/**
+ * Headers of the request a message arrives with, as Node gives them (`IncomingHttpHeaders`):
+ * the W3C `traceparent` and `tracestate` in them make the publish part of the caller's trace.
+ */
+export type TraceCarrier = Readonly<Record<string, string | string[] | undefined>>;
+
+/** The span of one publish, started before the message is stored. */
+export interface PublishSpan {
+  /** Stored with the message, so each of its attempts joins this trace, in any process. */
+  readonly context: TraceContext | null;
+  end(
+    outcome:
+      | { ok: true; message: MessageRecord; deliveryCount: number }
+      | { ok: false; error: unknown },
+  ): void;
+}
+
+export interface PublishTracer {
+  /**
+   * Starts the span of publishing `message`: a child of the trace `carrier` names, or, without
+   * a carrier (library mode), of the caller's active OpenTelemetry context. Never throws.
+   */
+  startPublish(
+    message: Pick<MessageRecord, 'id' | 'appId' | 'eventType'>,
+    carrier: TraceCarrier | undefined,
+  ): PublishSpan;
 }
 
 export interface PublishRequest {
@@ -30,6 +60,8 @@ export interface PublishRequest {
   retentionHours?: number | null | undefined;
   /** Deliver to this endpoint only (send-example), whatever its filters. */
   onlyEndpointId?: string | undefined;
+  /** The incoming request's headers, for its trace context (used only when tracing is on). */
+  traceHeaders?: TraceCarrier | undefined;
 }
 
 export interface PublishResult {
@@ -53,21 +85,35 @@ export async function publishMessage(
     request.retentionHours != null
       ? request.retentionHours * HOUR_MS
       : (request.retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
-  const result = await deps.store.createMessage({
-    message: {
-      id: deps.newId('msg'),
-      appId: request.application?.id ?? request.appId,
-      eventId: request.eventId ?? null,
-      eventType: request.eventType,
-      payload: request.payload,
-      channels: request.channels == null ? null : [...new Set(request.channels)],
-      createdAt,
-      expiresAt: createdAt + retentionMs,
-    },
-    application: request.application,
-    onlyEndpointId: request.onlyEndpointId,
-    newDeliveryId: () => deps.newId('dlv'),
-  });
+  const id = deps.newId('msg');
+  const appId = request.application?.id ?? request.appId;
+  const span = deps.publishTracer?.startPublish(
+    { id, appId, eventType: request.eventType },
+    request.traceHeaders,
+  );
+  let result: PublishResult;
+  try {
+    result = await deps.store.createMessage({
+      message: {
+        id,
+        appId,
+        eventId: request.eventId ?? null,
+        eventType: request.eventType,
+        payload: request.payload,
+        channels: request.channels == null ? null : [...new Set(request.channels)],
+        createdAt,
+        expiresAt: createdAt + retentionMs,
+        traceContext: span?.context ?? null,
+      },
+      application: request.application,
+      onlyEndpointId: request.onlyEndpointId,
+      newDeliveryId: () => deps.newId('dlv'),
+    });
+  } catch (error) {
+    span?.end({ ok: false, error });
+    throw error;
+  }
+  span?.end({ ok: true, ...result });
   if (result.deliveryCount > 0) deps.wakeDispatcher(result.message.createdAt);
   return result;
 }

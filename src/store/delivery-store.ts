@@ -1,3 +1,4 @@
+import type { CircuitSettings, CircuitSignal, CircuitState } from '../core/circuit-breaker.ts';
 import {
   type AttemptRecord,
   type DeliveryRecord,
@@ -71,10 +72,18 @@ export type DeliveryOutcome =
       next: { status: 'success' } | { status: 'retry'; dueAt: number } | { status: 'fail' };
       /** The endpoint answered 410 Gone: disable it now. */
       disableEndpoint: boolean;
+      /**
+       * What the attempt tells the endpoint's circuit breaker (`circuitSignal` in
+       * delivery/classify-response.ts). Absent: `up` for a successful attempt, else `down`.
+       */
+      circuit?: CircuitSignal | undefined;
+      /** The attempt was the endpoint's half-open probe (`takeCircuitProbe`). */
+      probe?: boolean | undefined;
     }
   /**
-   * Claimed but not sent (endpoint at its concurrency cap, or shutting down): due again at
-   * `dueAt`. Never changes a delivery that is no longer `sending`, with or without a token.
+   * Claimed but not sent (endpoint at its concurrency cap, out of throttle tokens or with an
+   * open circuit, or shutting down): due again at `dueAt`, its attempts not counted. Never
+   * changes a delivery that is no longer `sending`, with or without a token.
    */
   | ({
       kind: 'released';
@@ -127,6 +136,19 @@ export interface CompletionEffects {
    * and is not listed.)
    */
   staleOutcomes: number[];
+  /**
+   * Circuits this batch changed among those whose state it read: every circuit it opened or
+   * opened again (a failed probe), and every one it closed with a probe's or another attempt's
+   * success in a batch that also failed or probed there. A batch of successes alone closes
+   * circuits without reading them, and lists none. Absent when there is none.
+   */
+  circuitChanges?: CircuitChange[];
+}
+
+export interface CircuitChange {
+  endpointId: string;
+  appId: string;
+  circuit: CircuitState;
 }
 
 export interface CompleteOptions {
@@ -136,6 +158,12 @@ export interface CompleteOptions {
    * before this time with no success since. Null never auto-disables.
    */
   autoDisableFailingBefore: number | null;
+  /**
+   * The circuit breaker's settings: attempts move their endpoints' circuits (see
+   * core/circuit-breaker.ts). Absent or null: the breaker is off, and only a success writes
+   * the circuit (closed).
+   */
+  circuit?: CircuitSettings | null | undefined;
 }
 
 export interface DeliveryStore {

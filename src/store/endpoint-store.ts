@@ -11,8 +11,8 @@ export interface EndpointStore {
   listActiveEndpoints(appId: string): Promise<EndpointRecord[]>;
   /**
    * Replaces every field but id, appId, createdAt and the delivery health fields (failingSince,
-   * lastSuccessAt), which only delivery outcomes write; re-enabling a disabled endpoint clears
-   * failingSince. Throws `conflict` on a taken uid.
+   * lastSuccessAt, circuit), which only delivery outcomes write; re-enabling a disabled endpoint
+   * clears failingSince and closes the circuit. Throws `conflict` on a taken uid.
    *
    * With `expected` (the record the update was built from), the write is optimistic: it happens
    * only when the stored endpoint still has `expected`'s revision (see `endpointRevision`), and
@@ -55,6 +55,7 @@ export function endpointRevision(e: EndpointRecord): string {
     e.secret,
     e.retiredSecrets,
     e.retrySchedule,
+    e.maxConcurrency,
     e.updatedAt,
   ]);
 }

@@ -1,3 +1,5 @@
+import type { CircuitState } from '../core/circuit-breaker.ts';
+
 /**
  * The rows Herald stores, as the services see them. Times are epoch milliseconds;
  * every backend maps its own columns to these shapes.
@@ -55,6 +57,10 @@ export interface EndpointRecord {
   /** Set on the first exhausted delivery after a success; cleared by a success. */
   failingSince: number | null;
   lastSuccessAt: number | null;
+  /** Most attempts in flight at once to it, per process; null: `HERALD_ENDPOINT_CONCURRENCY`. */
+  maxConcurrency: number | null;
+  /** Its circuit breaker (core/circuit-breaker.ts): written by delivery outcomes, not the API. */
+  circuit: CircuitState;
   createdAt: number;
   updatedAt: number;
 }
@@ -70,6 +76,15 @@ export interface MessageRecord {
   createdAt: number;
   /** When the payload is due to be dropped (retention). */
   expiresAt: number | null;
+  /** The trace the message was published in (tracing on); its attempts join it. Else null. */
+  traceContext: TraceContext | null;
+}
+
+/** A W3C trace context, as its `traceparent` and `tracestate` headers carry it. */
+export interface TraceContext {
+  /** e.g. `00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01` */
+  traceparent: string;
+  tracestate: string | null;
 }
 
 /** Status codes as the Svix API numbers them. */
@@ -116,6 +131,12 @@ export interface AttemptRecord {
 
 export type TokenKind = 'admin' | 'app';
 
+/**
+ * How a token was made: at start (`HERALD_ADMIN_TOKEN`, or generated on the first start), through
+ * `POST /api/v1/auth/token`, or by app portal access.
+ */
+export type TokenOrigin = 'startup' | 'api' | 'portal';
+
 export interface TokenRecord {
   id: string;
   kind: TokenKind;
@@ -124,6 +145,14 @@ export interface TokenRecord {
   appId: string | null;
   createdAt: number;
   expiresAt: number | null;
+  /** A label for people; null when none was given. */
+  name: string | null;
+  origin: TokenOrigin;
+  /**
+   * When it was revoked, else null. A revoked token keeps its row, so that a node started with a
+   * stale `HERALD_ADMIN_TOKEN` cannot bring it back; it is never accepted again.
+   */
+  revokedAt: number | null;
 }
 
 export interface IdempotencyRecord {

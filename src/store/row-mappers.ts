@@ -3,6 +3,7 @@ import type {
   DeliveryRecord,
   DeliveryStatus,
   TokenKind,
+  TokenOrigin,
   TokenRecord,
   TriggerType,
 } from './records.ts';
@@ -24,6 +25,9 @@ export interface TokenRow {
   app_id: string | null;
   created_at: number;
   expires_at: number | null;
+  name: string | null;
+  origin: TokenOrigin;
+  revoked_at: number | null;
 }
 
 export function toToken(row: TokenRow): TokenRecord {
@@ -34,6 +38,9 @@ export function toToken(row: TokenRow): TokenRecord {
     appId: row.app_id,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
+    name: row.name,
+    origin: row.origin,
+    revokedAt: row.revoked_at,
   };
 }
 

@@ -1,11 +1,14 @@
 import type { ApplicationStore } from './application-store.ts';
 import type { AttemptStore } from './attempt-store.ts';
 import type { DeliveryStore } from './delivery-store.ts';
+import type { EndpointProtectionStore } from './endpoint-protection-store.ts';
 import type { EndpointStore } from './endpoint-store.ts';
 import type { EventTypeStore } from './event-type-store.ts';
 import type { IdempotencyStore } from './idempotency-store.ts';
 import type { MessageStore } from './message-store.ts';
 import type { RetentionStore } from './retention-store.ts';
+import type { SecretStore } from './secret-store.ts';
+import type { StatsStore } from './stats-store.ts';
 import type { TokenStore } from './token-store.ts';
 
 /**
@@ -23,7 +26,10 @@ export interface Store
     AttemptStore,
     TokenStore,
     IdempotencyStore,
-    RetentionStore {
+    RetentionStore,
+    SecretStore,
+    EndpointProtectionStore,
+    StatsStore {
   /**
    * `sqlite`: one process owns the database, so at start it may take back every claim at once
    * (`releaseAllClaims`). `postgres`: many processes share it; claims lapse with their lease.

@@ -38,6 +38,8 @@ describe('endpoints API: create, read, replace, patch, delete', () => {
         metadata: {},
         version: 1,
         retrySchedule: null,
+        maxConcurrency: null,
+        circuit: { state: 'closed', consecutiveFailures: 0, openUntil: null },
         createdAt: undefined,
         updatedAt: undefined,
       },

@@ -105,6 +105,12 @@ describe('endpoints API: custom headers', () => {
       ['PATCH', { 'bad(name)': null }, 'bad(name)'],
       ['PATCH', { 'Content-Length': '5' }, 'Content-Length'],
       ['PATCH', { 'Svix-Id': 'forged' }, 'Svix-Id'],
+      [
+        'PATCH',
+        { Traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+        'Traceparent',
+      ],
+      ['PUT', { tracestate: 'k=v' }, 'tracestate'],
     ];
     for (const [method, headers, name] of cases) {
       const res = await api.request(method, `${base}/${id}/headers`, { headers });

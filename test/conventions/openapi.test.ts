@@ -7,7 +7,15 @@ import { createTestApi, type TestApi } from '../helpers/api.ts';
 const committedPath = new URL('../../docs/openapi.json', import.meta.url);
 const METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete', 'options', 'trace'];
 /** Path parameter names, as the Svix API spells them. */
-const PATH_PARAMS = new Set(['app_id', 'endpoint_id', 'msg_id', 'attempt_id', 'event_type_name']);
+// `token_id`: Herald's own token routes (/api/v1/auth/token/{token_id}), named in the same style.
+const PATH_PARAMS = new Set([
+  'app_id',
+  'endpoint_id',
+  'msg_id',
+  'attempt_id',
+  'event_type_name',
+  'token_id',
+]);
 
 interface Operation {
   summary?: string;

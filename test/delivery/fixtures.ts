@@ -2,6 +2,7 @@ import { after, afterEach, before } from 'node:test';
 import pino from 'pino';
 import { type Config, loadConfig } from '../../src/config/load.ts';
 import { createIdGenerator } from '../../src/core/ids.ts';
+import type { SecretBox } from '../../src/core/secret-box.ts';
 import { generateSymmetricSecret } from '../../src/core/secrets.ts';
 import {
   createDispatcher,
@@ -41,7 +42,13 @@ export function manualClock(start = Date.UTC(2030, 0, 1)): ManualClock {
 
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
-    env: { HERALD_DATABASE_URL: 'sqlite::memory:', HERALD_RETRY_JITTER: '0', ...env },
+    env: {
+      HERALD_DATABASE_URL: 'sqlite::memory:',
+      HERALD_RETRY_JITTER: '0',
+      // Test receivers listen on loopback, refused by default; pass '' for the default policy.
+      HERALD_ALLOW_NETWORKS: '127.0.0.0/8,::1/128',
+      ...env,
+    },
   });
 }
 
@@ -138,11 +145,15 @@ export interface HarnessOptions {
   appUid?: string;
   /** Set false to seed the store before the dispatcher starts (then call `dispatcher.start()`). */
   start?: boolean;
+  /** Seals endpoint secrets at rest, as HERALD_MAIN_KEY does (default: clear text). */
+  secretBox?: SecretBox;
 }
 
 /** A started dispatcher on a fresh in-memory store with one application. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const store = await watchedStore();
+  const store = await watchedStore(
+    options.secretBox === undefined ? {} : { secretBox: options.secretBox },
+  );
   const config = testConfig(options.env);
   const clock = options.clock ?? Date.now;
   const seeded = await seedApp(store, clock, options.appUid);

@@ -1,6 +1,6 @@
 import type { CompletionEffects, DeliveryOutcome } from '../../src/store/delivery-store.ts';
 import type { Store } from '../../src/store/store.ts';
-import { makeTestStore } from '../helpers/backend.ts';
+import { makeTestStore, type TestStoreOptions } from '../helpers/backend.ts';
 
 /**
  * An in-memory store that reports every `completeDeliveries` call, so tests wait for the
@@ -14,8 +14,8 @@ export interface WatchedStore extends Store {
   waitUntil(check: () => Promise<boolean> | boolean, timeoutMs?: number): Promise<void>;
 }
 
-export async function watchedStore(): Promise<WatchedStore> {
-  const inner = await makeTestStore();
+export async function watchedStore(options: TestStoreOptions = {}): Promise<WatchedStore> {
+  const inner = await makeTestStore(options);
   const listeners = new Set<() => void>();
   const batches: WatchedStore['batches'] = [];
   const claims: number[] = [];

@@ -42,6 +42,8 @@ describe('the official svix client drives a full scenario', () => {
         // One immediate retry, so a failing delivery is exhausted within the test.
         HERALD_RETRY_SCHEDULE: '0',
         HERALD_SHUTDOWN_TIMEOUT_MS: '2000',
+        // The receiver listens on loopback, which Herald refuses by default.
+        HERALD_ALLOW_NETWORKS: '127.0.0.0/8,::1/128',
       },
     });
     herald = await startHerald(config, pino({ level: 'silent' }));

@@ -9,6 +9,12 @@ import { makeTestStore } from './backend.ts';
 
 export const ADMIN_TOKEN = 'sk_test_admin_token';
 
+/**
+ * Loopback, opened for tests: every test receiver listens on 127.0.0.1, which Herald refuses by
+ * default. A test of the default policy passes `HERALD_ALLOW_NETWORKS: ''`.
+ */
+export const TEST_ALLOW_NETWORKS = '127.0.0.0/8,::1/128';
+
 export interface TestApi {
   app: HeraldApp;
   store: Store;
@@ -33,7 +39,14 @@ export interface TestApi {
 export async function createTestApi(
   options: { env?: Record<string, string>; store?: Store; clock?: () => number } = {},
 ): Promise<TestApi> {
-  const config = loadConfig({ env: { HERALD_DATABASE_URL: 'sqlite::memory:', ...options.env } });
+  const config = loadConfig({
+    // Test receivers listen on loopback, which Herald refuses by default (SSRF defence).
+    env: {
+      HERALD_DATABASE_URL: 'sqlite::memory:',
+      HERALD_ALLOW_NETWORKS: TEST_ALLOW_NETWORKS,
+      ...options.env,
+    },
+  });
   const clock = options.clock ?? Date.now;
   const store = options.store ?? (await makeTestStore());
   const newId = createIdGenerator(clock);

@@ -4,6 +4,7 @@
 // so test files running side by side never see each other's rows.
 import { randomBytes } from 'node:crypto';
 import { describe } from 'node:test';
+import type { SecretBox } from '../../src/core/secret-box.ts';
 import {
   dropPostgresSchema,
   openPostgresStore,
@@ -38,7 +39,12 @@ export function uniqueSchema(prefix = 'test'): string {
 
 /** A fresh PostgreSQL store in a schema of its own; `close()` drops the schema. */
 export async function openTestPostgresStore(
-  options: { schema?: string; poolSize?: number; statementTimeoutMs?: number } = {},
+  options: {
+    schema?: string;
+    poolSize?: number;
+    statementTimeoutMs?: number;
+    secretBox?: SecretBox;
+  } = {},
 ): Promise<PostgresStore> {
   const schema = options.schema ?? uniqueSchema();
   const store = await openPostgresStore({
@@ -47,6 +53,7 @@ export async function openTestPostgresStore(
     poolSize: options.poolSize ?? 4,
     statementTimeoutMs: options.statementTimeoutMs ?? 30_000,
     applicationName: 'herald-test',
+    secretBox: options.secretBox,
   });
   const close = store.close;
   return Object.assign(store, {
@@ -57,10 +64,15 @@ export async function openTestPostgresStore(
   });
 }
 
+export interface TestStoreOptions {
+  /** Seals endpoint secrets at rest (default: clear text, as without HERALD_MAIN_KEY). */
+  secretBox?: SecretBox;
+}
+
 /** A fresh, empty store on the backend under test. */
-export async function makeTestStore(): Promise<Store> {
-  if (testBackend === 'postgres') return openTestPostgresStore();
-  return openSqliteStore({ path: ':memory:', synchronous: 'normal' });
+export async function makeTestStore(options: TestStoreOptions = {}): Promise<Store> {
+  if (testBackend === 'postgres') return openTestPostgresStore(options);
+  return openSqliteStore({ path: ':memory:', synchronous: 'normal', ...options });
 }
 
 /**

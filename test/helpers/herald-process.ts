@@ -89,6 +89,8 @@ export function heraldEnv(
     HERALD_LOG_LEVEL: 'warn',
     HERALD_RETRY_SCHEDULE: '1,1,1,1,1',
     HERALD_RETRY_JITTER: '0',
+    // Test and bench receivers listen on loopback, which Herald refuses by default.
+    HERALD_ALLOW_NETWORKS: '127.0.0.0/8,::1/128',
     ...extra,
   };
 }

@@ -11,6 +11,8 @@ describe('createHerald', () => {
       databaseUrl: 'sqlite::memory:',
       adminToken: LIBRARY_ADMIN_TOKEN,
       logLevel: 'silent',
+      // The receiver listens on loopback, which Herald refuses by default.
+      allowNetworks: ['127.0.0.0/8'],
     });
     t.after(async () => {
       await herald.close();

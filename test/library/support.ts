@@ -12,6 +12,8 @@ const TEST_SETTINGS = {
   retrySchedule: [1, 1, 1],
   retryJitter: 0,
   shutdownTimeoutMs: 2000,
+  // Test receivers listen on loopback, which Herald refuses by default.
+  allowNetworks: ['127.0.0.0/8', '::1/128'],
 } satisfies HeraldOptions;
 
 /** A Herald on PostgreSQL in `schema` (a fresh one by default). */

@@ -6,10 +6,10 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Store } from '../../src/store/store.ts';
+import type { MakeStore } from '../../src/store/contract/support.ts';
 import { makeTestStore, testBackend } from '../helpers/backend.ts';
 
-type Contract = (makeStore: () => Promise<Store>) => void;
+type Contract = (makeStore: MakeStore) => void;
 
 const contractDir = join(dirname(fileURLToPath(import.meta.url)), '../../src/store/contract');
 const files = readdirSync(contractDir)

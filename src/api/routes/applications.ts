@@ -1,12 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { hasIdPrefix, UID_PATTERN } from '../../core/ids.ts';
-import { validationError } from '../../errors.ts';
+import { HeraldError, validationError } from '../../errors.ts';
 import type { ApplicationRecord } from '../../store/records.ts';
 import type { ApiContext } from '../context.ts';
 import { ListResponse, PaginationQuery, planList, toListResponse } from '../pagination.ts';
-import { loadApplication, requireAdmin } from '../principal.ts';
+import { loadApplication, principalOf, requireAdmin } from '../principal.ts';
 import { ApplicationIn, ApplicationOut, ApplicationPatch } from '../schemas/applications.ts';
 import { AppIdParams, errorResponses, iso } from '../schemas/common.ts';
 
@@ -42,6 +42,24 @@ export function checkApplicationUid(uid: string | null | undefined, loc: string[
       "a uid may not have the shape of an application id ('app_' and 22 characters)",
     );
   }
+}
+
+/**
+ * Only the admin may change an application's uid. A scoped token that could would learn, from
+ * 409 against 200, which uids (often customer names) other tenants use: the very thing its
+ * 403-for-every-other-application rule hides (see `loadApplication`).
+ */
+function refuseUidChangeByAppToken(
+  request: FastifyRequest,
+  current: ApplicationRecord,
+  uid: string | null | undefined,
+): void {
+  if (uid === undefined || uid === current.uid) return;
+  if (principalOf(request).kind === 'admin') return;
+  throw new HeraldError(
+    'forbidden',
+    "An application-scoped token cannot change its application's uid; leave `uid` out (or send the current one), and ask the organisation admin to change it.",
+  );
 }
 
 /** Builds a new application record from an ApplicationIn body (used by message creation too). */
@@ -156,6 +174,7 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsync {
         }
         const current = await loadApplication(store, request, idOrUid);
         const body = request.body;
+        refuseUidChangeByAppToken(request, current, body.uid);
         const updated: ApplicationRecord = {
           ...current,
           name: body.name,
@@ -185,6 +204,7 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsync {
       async (request) => {
         const current = await loadApplication(store, request, request.params.app_id);
         const body = request.body;
+        refuseUidChangeByAppToken(request, current, body.uid);
         const rate = body.throttleRate !== undefined ? body.throttleRate : body.rateLimit;
         const updated: ApplicationRecord = {
           ...current,
@@ -214,6 +234,8 @@ export function applicationRoutes(ctx: ApiContext): FastifyPluginAsync {
         requireAdmin(request);
         const current = await loadApplication(store, request, request.params.app_id);
         await store.deleteApplication(current.id);
+        // Its tokens went with it (cascade): refused at once here, within the cache TTL elsewhere.
+        request.server.tokenCache.evictApplication(current.id);
         return reply.code(204).send(null);
       },
     );

@@ -62,6 +62,9 @@ export function toEndpointMessageOut(
   return { ...toMessageOut(item.message, withContent, now), ...pairStatusOut(item) };
 }
 
-export function toMessageEndpointOut(item: MessageEndpointItem): Static<typeof MessageEndpointOut> {
-  return { ...toEndpointOut(item.endpoint), ...pairStatusOut(item) };
+export function toMessageEndpointOut(
+  item: MessageEndpointItem,
+  now: number,
+): Static<typeof MessageEndpointOut> {
+  return { ...toEndpointOut(item.endpoint, now), ...pairStatusOut(item) };
 }

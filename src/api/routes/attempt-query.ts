@@ -22,13 +22,17 @@ export function parseEventTypes(raw: readonly string[] | undefined): string[] | 
   return names.length === 0 ? undefined : [...new Set(names)];
 }
 
-/** RFC 3339 text (already checked by the schema) to epoch ms. */
-export function parseTime(text: string | undefined | null, field = 'time'): number | undefined {
+/** RFC 3339 text (already checked by the schema) to epoch ms; a 422 names `[part, field]`. */
+export function parseTime(
+  text: string | undefined | null,
+  field = 'time',
+  part: 'query' | 'body' = 'query',
+): number | undefined {
   if (text === undefined || text === null) return undefined;
   const ms = Date.parse(text);
   // The schema's date-time format admits what Date cannot read (a leap second, 23:59:60).
   if (Number.isNaN(ms))
-    throw validationError(['query', field], `'${text}' is not a time this server can read`);
+    throw validationError([part, field], `'${text}' is not a time this server can read`);
   return ms;
 }
 

@@ -61,8 +61,8 @@ export function attemptResendRoutes(ctx: ApiContext): FastifyPluginAsync {
         const { params, body } = request;
         const application = await loadApplication(store, request, params.app_id);
         const endpoint = await loadEndpoint(store, application, params.endpoint_id);
-        const since = parseTime(body.since) as number;
-        const until = parseTime(body.until);
+        const since = parseTime(body.since, 'since', 'body') as number;
+        const until = parseTime(body.until, 'until', 'body');
         if (until !== undefined && until <= since) {
           throw validationError(['body', 'until'], '`until` must be later than `since`.');
         }

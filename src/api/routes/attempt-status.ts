@@ -92,7 +92,13 @@ export function attemptStatusRoutes(ctx: ApiContext): FastifyPluginAsync {
         if (message === null) throw notFound('Message', params.msg_id);
         const plan = planList(query, 'descending');
         const page = await store.listMessageEndpoints(application.id, message.id, plan.page);
-        return toListResponse(page, plan, (i) => i.endpoint.id, toMessageEndpointOut);
+        const now = ctx.clock();
+        return toListResponse(
+          page,
+          plan,
+          (i) => i.endpoint.id,
+          (i) => toMessageEndpointOut(i, now),
+        );
       },
     );
 
@@ -113,8 +119,8 @@ export function attemptStatusRoutes(ctx: ApiContext): FastifyPluginAsync {
         const { params, query } = request;
         const application = await loadApplication(store, request, params.app_id);
         const endpoint = await loadEndpoint(store, application, params.endpoint_id);
-        const since = parseTime(query.since);
-        const until = parseTime(query.until);
+        const since = parseTime(query.since, 'since');
+        const until = parseTime(query.until, 'until');
         if (since !== undefined && until !== undefined && until <= since) {
           throw validationError(['query', 'until'], '`until` must be later than `since`.');
         }

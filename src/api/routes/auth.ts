@@ -65,10 +65,11 @@ export function authRoutes(ctx: ApiContext): FastifyPluginAsync {
       app.post(
         path,
         {
+          config: { answerHoldsSecret: true },
           schema: {
             summary,
             description:
-              "Creates a token scoped to one application (it may use only that application's routes and read event types) and a portal link carrying it.",
+              "Creates a token scoped to one application (it may use only that application's routes and read event types) and a portal link carrying it. The token is listed and revoked with the `/auth/token` routes. An `idempotency-key` is ignored here: the answer holds a secret Herald keeps only hashed.",
             tags: ['Authentication'],
             params: AppIdParams,
             body: Type.Optional(AppPortalAccessIn),
@@ -94,6 +95,8 @@ export function authRoutes(ctx: ApiContext): FastifyPluginAsync {
             appId: application.id,
             createdAt: now,
             expiresAt: now + (body.expiry ?? 7 * DAY_SECONDS) * 1000,
+            name: 'app portal access',
+            origin: 'portal',
           });
           const url = `${publicBaseUrl(ctx.config)}/portal/${encodeURIComponent(application.id)}?token=${encodeURIComponent(token)}`;
           return { url, token };

@@ -1,25 +1,31 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { circuitView } from '../../core/circuit-breaker.ts';
 import { hasIdPrefix, UID_PATTERN } from '../../core/ids.ts';
 import { HeraldError } from '../../errors.ts';
 import { newEndpoint, patchEndpoint, replaceEndpoint } from '../../services/endpoint-input.ts';
 import { loadEndpoint } from '../../services/endpoint-lookup.ts';
 import { updateEndpointWith } from '../../services/endpoint-update.ts';
+import { checkEndpointUrlSettings } from '../../services/endpoint-url-policy.ts';
 import type { EndpointRecord } from '../../store/records.ts';
 import type { ApiContext } from '../context.ts';
 import { ListResponse, PaginationQuery, planList, toListResponse } from '../pagination.ts';
 import { loadApplication } from '../principal.ts';
 import { AppIdParams, errorResponses, iso } from '../schemas/common.ts';
 import { EndpointIn, EndpointOut, EndpointParams, EndpointPatch } from '../schemas/endpoints.ts';
+import { endpointCircuitRoutes } from './endpoint-circuit.ts';
 import { endpointHeaderRoutes } from './endpoint-headers.ts';
 import { endpointSecretRoutes } from './endpoint-secret.ts';
 
 const tags = ['Endpoint'];
 const uidPattern = new RegExp(UID_PATTERN);
 
-/** The API view of an endpoint: both spellings of renamed fields, never the secret or headers. */
-export function toEndpointOut(endpoint: EndpointRecord): Static<typeof EndpointOut> {
+/**
+ * The API view of an endpoint at `now`: both spellings of renamed fields, never the secret or
+ * headers.
+ */
+export function toEndpointOut(endpoint: EndpointRecord, now: number): Static<typeof EndpointOut> {
   return {
     id: endpoint.id,
     uid: endpoint.uid,
@@ -34,6 +40,12 @@ export function toEndpointOut(endpoint: EndpointRecord): Static<typeof EndpointO
     metadata: endpoint.metadata,
     version: endpoint.version,
     retrySchedule: endpoint.retrySchedule,
+    maxConcurrency: endpoint.maxConcurrency,
+    circuit: {
+      state: circuitView(endpoint.circuit, now),
+      consecutiveFailures: endpoint.circuit.failures,
+      openUntil: endpoint.circuit.openUntil === null ? null : iso(endpoint.circuit.openUntil),
+    },
     createdAt: iso(endpoint.createdAt),
     updatedAt: iso(endpoint.updatedAt),
   };
@@ -63,7 +75,13 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsync {
         const application = await loadApplication(store, request, request.params.app_id);
         const plan = planList(request.query, 'descending');
         const page = await store.listEndpoints(application.id, plan.page);
-        return toListResponse(page, plan, (e) => e.id, toEndpointOut);
+        const now = ctx.clock();
+        return toListResponse(
+          page,
+          plan,
+          (e) => e.id,
+          (e) => toEndpointOut(e, now),
+        );
       },
     );
 
@@ -81,12 +99,13 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsync {
       },
       async (request, reply) => {
         const application = await loadApplication(store, request, request.params.app_id);
+        checkEndpointUrlSettings(request.body.url, ctx.config);
         const record = newEndpoint(application.id, request.body, {
           newId: ctx.newId,
           now: ctx.clock(),
         });
         await store.insertEndpoint(record);
-        return reply.code(201).send(toEndpointOut(record));
+        return reply.code(201).send(toEndpointOut(record, ctx.clock()));
       },
     );
 
@@ -102,7 +121,8 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsync {
       },
       async (request) => {
         const application = await loadApplication(store, request, request.params.app_id);
-        return toEndpointOut(await loadEndpoint(store, application, request.params.endpoint_id));
+        const endpoint = await loadEndpoint(store, application, request.params.endpoint_id);
+        return toEndpointOut(endpoint, ctx.clock());
       },
     );
 
@@ -122,6 +142,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsync {
       async (request, reply) => {
         const { app_id, endpoint_id } = request.params;
         const application = await loadApplication(store, request, app_id);
+        checkEndpointUrlSettings(request.body.url, ctx.config);
         const current = await store.getEndpoint(application.id, endpoint_id);
         if (current === null && !hasIdPrefix(endpoint_id, 'ep') && uidPattern.test(endpoint_id)) {
           const record = newEndpoint(
@@ -132,7 +153,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsync {
           );
           try {
             await store.insertEndpoint(record);
-            return reply.code(201).send(toEndpointOut(record));
+            return reply.code(201).send(toEndpointOut(record, ctx.clock()));
           } catch (error) {
             // Another request created this uid meanwhile: replace that one, as if it came first.
             const raced = error instanceof HeraldError && error.code === 'conflict';
@@ -147,7 +168,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsync {
           (existing) => replaceEndpoint(existing, request.body, ctx.clock()),
           current ?? undefined,
         );
-        return toEndpointOut(updated);
+        return toEndpointOut(updated, ctx.clock());
       },
     );
 
@@ -164,13 +185,14 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsync {
       },
       async (request) => {
         const application = await loadApplication(store, request, request.params.app_id);
+        if (request.body.url !== undefined) checkEndpointUrlSettings(request.body.url, ctx.config);
         const updated = await updateEndpointWith(
           store,
           application,
           request.params.endpoint_id,
           (current) => patchEndpoint(current, request.body, ctx.clock()),
         );
-        return toEndpointOut(updated);
+        return toEndpointOut(updated, ctx.clock());
       },
     );
 
@@ -193,6 +215,7 @@ export function endpointRoutes(ctx: ApiContext): FastifyPluginAsync {
       },
     );
 
+    await plugin.register(endpointCircuitRoutes(ctx));
     await plugin.register(endpointHeaderRoutes(ctx));
     await plugin.register(endpointSecretRoutes(ctx));
   };

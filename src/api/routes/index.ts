@@ -7,6 +7,7 @@ import { endpointRoutes } from './endpoints.ts';
 import { eventTypeRoutes } from './event-types.ts';
 import { healthRoutes } from './health.ts';
 import { messageRoutes } from './messages.ts';
+import { tokenRoutes } from './tokens.ts';
 
 /** Every route under /api/v1. Each resource's routes live in their own file. */
 export function registerRoutes(ctx: ApiContext): FastifyPluginAsync {
@@ -18,5 +19,6 @@ export function registerRoutes(ctx: ApiContext): FastifyPluginAsync {
     await app.register(messageRoutes(ctx));
     await app.register(attemptRoutes(ctx));
     await app.register(authRoutes(ctx));
+    await app.register(tokenRoutes(ctx));
   };
 }

@@ -163,10 +163,10 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsync {
         const idOrUid = request.params.app_id;
         checkRetention(body);
         const publish = async (existing: ApplicationRecord | null) => {
-          const { message } = await publishMessage(
-            ctx,
-            publishRequestFor(ctx, idOrUid, existing, body),
-          );
+          const { message } = await publishMessage(ctx, {
+            ...publishRequestFor(ctx, idOrUid, existing, body),
+            traceHeaders: request.headers,
+          });
           return message;
         };
         const cacheable = hasIdPrefix(idOrUid, 'app');
@@ -307,6 +307,7 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsync {
           eventType: eventType.name,
           payload: JSON.stringify(example.payload),
           onlyEndpointId: endpoint.id,
+          traceHeaders: request.headers,
         });
         return reply
           .code(202)

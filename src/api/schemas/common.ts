@@ -63,6 +63,7 @@ export const errorResponses = {
   404: ErrorOut,
   409: ErrorOut,
   413: ErrorOut,
+  415: ErrorOut,
   422: ValidationErrorOut,
   429: ErrorOut,
 };

@@ -28,8 +28,31 @@ export const EndpointThrottleRate = Type.Integer({
   minimum: 1,
   maximum: 1_000_000,
   description:
-    'Messages per second to this endpoint. Null: unlimited. Stored and returned; not yet enforced by the dispatcher.',
+    'Messages per second to this endpoint, across every Herald process sharing the database (bursts of up to a tenth of a second of sends go at once). Null: unlimited. Deliveries beyond the rate wait, pending, without attempts.',
 });
+
+export const EndpointMaxConcurrency = Type.Integer({
+  minimum: 1,
+  maximum: 1000,
+  description:
+    'Most attempts in flight at once to this endpoint, in each Herald worker process (Herald extension). Null: `HERALD_ENDPOINT_CONCURRENCY`.',
+});
+
+export const EndpointCircuitOut = Type.Object(
+  {
+    state: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half-open')], {
+      description:
+        '`open`: paused after too many failed attempts in a row, its deliveries waiting; `half-open`: the pause is over and one probe attempt decides; `closed`: delivering.',
+    }),
+    consecutiveFailures: Type.Integer({ description: 'Failed attempts in a row.' }),
+    openUntil: Nullable(Timestamp),
+  },
+  {
+    title: 'EndpointCircuitOut',
+    description:
+      "The endpoint's circuit breaker (Herald extension, read-only; close it by hand with POST .../circuit/close).",
+  },
+);
 
 export const EndpointUrl = NulFreeString({
   minLength: 1,
@@ -79,6 +102,7 @@ export const EndpointIn = Type.Object(
     version: Type.Optional(Nullable(EndpointVersion)),
     headers: Type.Optional(Nullable(CustomHeaders)),
     retrySchedule: Type.Optional(Nullable(RetrySchedule)),
+    maxConcurrency: Type.Optional(Nullable(EndpointMaxConcurrency)),
   },
   {
     title: 'EndpointIn',
@@ -103,6 +127,7 @@ export const EndpointPatch = Type.Object(
     version: Type.Optional(EndpointVersion),
     headers: Type.Optional(Nullable(CustomHeaders)),
     retrySchedule: Type.Optional(Nullable(RetrySchedule)),
+    maxConcurrency: Type.Optional(Nullable(EndpointMaxConcurrency)),
   },
   {
     title: 'EndpointPatch',
@@ -126,6 +151,8 @@ export const EndpointOut = Type.Object(
     metadata: Metadata,
     version: Type.Integer(),
     retrySchedule: Nullable(Type.Array(Type.Integer())),
+    maxConcurrency: Nullable(Type.Integer()),
+    circuit: EndpointCircuitOut,
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },

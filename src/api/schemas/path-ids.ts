@@ -8,6 +8,7 @@ const RESOURCES: Readonly<Record<string, string>> = {
   msg_id: 'Message',
   attempt_id: 'Attempt',
   event_type_name: 'Event type',
+  token_id: 'Token',
 };
 
 /**

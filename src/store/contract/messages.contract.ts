@@ -234,5 +234,43 @@ export function messagesContract(makeStore: () => Promise<Store>): void {
         await store.expungeMessageContent(appId, msg.id);
         assert.deepEqual(await store.getMessage(appId, msg.id), { ...msg, payload: null });
       }));
+
+    it('keeps the trace context a message was published in, and hands it out with claims', () =>
+      withApp(async (store, appId) => {
+        await store.insertEndpoint(endpoint(appId));
+        const traced = message(appId, {
+          traceContext: {
+            traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+            tracestate: 'vendor=abc,other=1',
+          },
+        });
+        const noState = message(appId, {
+          traceContext: {
+            traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00',
+            tracestate: null,
+          },
+        });
+        const untraced = message(appId);
+        // Together, so a backend that batches concurrent publishes writes them in one batch.
+        await Promise.all([traced, noState, untraced].map((m) => store.createMessage(input(m))));
+        for (const m of [traced, noState, untraced]) {
+          assert.deepEqual((await store.getMessage(appId, m.id))?.traceContext, m.traceContext);
+        }
+        const listed = await store.listMessages(appId, {}, { limit: 10, order: 'ascending' });
+        assert.deepEqual(
+          listed.items.map((m) => m.traceContext),
+          [traced, noState, untraced].map((m) => m.traceContext),
+        );
+        const claimed = await store.claimDueDeliveries({
+          now: now + 1,
+          limit: 10,
+          leaseMs: 60_000,
+          excludeEndpointIds: [],
+        });
+        assert.deepEqual(
+          new Map(claimed.map((c) => [c.message.id, c.message.traceContext])),
+          new Map([traced, noState, untraced].map((m) => [m.id, m.traceContext])),
+        );
+      }));
   });
 }

@@ -1,3 +1,4 @@
+import { closedCircuit } from '../../core/circuit-breaker.ts';
 import { createIdGenerator, type IdGenerator } from '../../core/ids.ts';
 import type { NewMessage } from '../message-store.ts';
 import {
@@ -103,6 +104,8 @@ export function createRecordBuilders(now: () => number = () => RECORD_TIME): Rec
         retrySchedule: null,
         failingSince: null,
         lastSuccessAt: null,
+        maxConcurrency: null,
+        circuit: closedCircuit(),
         createdAt: at,
         updatedAt: at,
         ...overrides,
@@ -118,6 +121,7 @@ export function createRecordBuilders(now: () => number = () => RECORD_TIME): Rec
         channels: null,
         createdAt: now(),
         expiresAt: null,
+        traceContext: null,
         ...overrides,
       };
     },

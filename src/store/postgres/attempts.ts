@@ -1,3 +1,4 @@
+import type { SecretBox } from '../../core/secret-box.ts';
 import {
   attemptConditions,
   Conditions,
@@ -49,7 +50,7 @@ class PgConditions extends Conditions {
  * on the same conditions (attempt-conditions.ts), with numbered placeholders, arrays for id
  * lists and JSONB containment for channels.
  */
-export function pgAttempts(db: PgDatabase): AttemptStore {
+export function pgAttempts(db: PgDatabase, box: SecretBox): AttemptStore {
   async function messagesByIds(ids: string[]): Promise<Map<string, MessageRecord>> {
     const rows = await db.rows<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ANY($1::text[])`,
@@ -118,7 +119,7 @@ export function pgAttempts(db: PgDatabase): AttemptStore {
         k.params,
       );
       return toPage(
-        rows.map((row) => ({ endpoint: toEndpoint(row), ...pairStatus(row) })),
+        rows.map((row) => ({ endpoint: toEndpoint(row, box), ...pairStatus(row) })),
         page,
       );
     },

@@ -1,10 +1,17 @@
 import type { PoolClient } from 'pg';
-import type { DeliveryStore, DisabledEndpoint } from '../delivery-store.ts';
+import type { SecretBox } from '../../core/secret-box.ts';
+import { applyCircuitOutcomes, circuitsToRead } from '../circuit-outcomes.ts';
+import type {
+  CircuitChange,
+  CompletionEffects,
+  DeliveryStore,
+  DisabledEndpoint,
+} from '../delivery-store.ts';
 import { type DeliveryRecord, DeliveryStatus } from '../records.ts';
 import type { PgDatabase } from './database.ts';
 import { pgDeliveryClaims } from './delivery-claims.ts';
 import type { DueNotifications } from './due-notifications.ts';
-import { applyEndpointHealth } from './endpoint-health.ts';
+import { applyEndpointHealth, withCircuitWrites } from './endpoint-health.ts';
 import {
   type Attempted,
   distinctRuns,
@@ -36,17 +43,21 @@ import { DELIVERY_COLUMNS, type DeliveryRow, toDelivery } from './rows.ts';
  * delivery for it. Claims skip locked rows and never wait; publishes take only KEY SHARE locks
  * (on applications, endpoints and their own messages), which none of this waits for or blocks.
  */
-export function pgDeliveries(db: PgDatabase, due: DueNotifications): DeliveryStore {
+export function pgDeliveries(db: PgDatabase, due: DueNotifications, box: SecretBox): DeliveryStore {
   return {
-    ...pgDeliveryClaims(db, due),
+    ...pgDeliveryClaims(db, due, box),
     async completeDeliveries(outcomes, options) {
       if (outcomes.length === 0) return { disabledEndpoints: [], staleOutcomes: [] };
       const { now, autoDisableFailingBefore } = options;
       // Health can be written inside the batch's statement unless an attempt failed for good or
-      // disables its endpoint: then it depends on what the endpoint's health was (see below).
-      const successesOnly = outcomes.every(
-        (o) => o.kind !== 'attempted' || (o.next.status !== 'fail' && !o.disableEndpoint),
-      );
+      // disables its endpoint, or a circuit must be read (a failure or a probe with the breaker
+      // on): then it depends on what the endpoint's state was (see below).
+      const circuitReads = circuitsToRead(outcomes, options.circuit);
+      const successesOnly =
+        circuitReads.size === 0 &&
+        outcomes.every(
+          (o) => o.kind !== 'attempted' || (o.next.status !== 'fail' && !o.disableEndpoint),
+        );
       return db.transaction(async (client) => {
         const runs = distinctRuns(outcomes);
         const healthInline = successesOnly && runs.length === 1;
@@ -87,15 +98,27 @@ export function pgDeliveries(db: PgDatabase, due: DueNotifications): DeliverySto
         });
         await insertAttempts(client, staleAttempts);
         let disabledEndpoints: DisabledEndpoint[] = [];
+        let circuitChanges: CircuitChange[] = [];
         if (!healthInline) {
           const health = applyEndpointHealth(attempted, endpoints, now, autoDisableFailingBefore);
-          await writeEndpointHealth(client, health.changes, now);
+          let changes = health.changes;
+          if (options.circuit != null && circuitReads.size > 0) {
+            const before = new Map(
+              [...endpoints].filter(([id]) => circuitReads.has(id)).map(([id, h]) => [id, h]),
+            );
+            const folded = applyCircuitOutcomes(attempted, before, now, options.circuit);
+            changes = withCircuitWrites(changes, folded.writes);
+            circuitChanges = folded.changes;
+          }
+          await writeEndpointHealth(client, changes, now);
           disabledEndpoints = health.disabled;
         }
         // Work handed back due now (released at shutdown, or a retry without delay) may suit
         // another node that is idle: wake the dispatchers.
         if (handedBack <= now) await due.notify(client, handedBack);
-        return { disabledEndpoints, staleOutcomes: stale };
+        const effects: CompletionEffects = { disabledEndpoints, staleOutcomes: stale };
+        if (circuitChanges.length > 0) effects.circuitChanges = circuitChanges;
+        return effects;
       });
     },
     async insertDeliveries(deliveries) {

@@ -1,3 +1,4 @@
+import type { SecretBox } from '../../core/secret-box.ts';
 import type { ClaimedDelivery, ClaimRequest, DeliveryStore } from '../delivery-store.ts';
 import type { EndpointRecord } from '../records.ts';
 import {
@@ -44,6 +45,7 @@ type ClaimedRow = DeliveryRow & { picked_due_at: number } & Record<string, unkno
 export function pgDeliveryClaims(
   db: PgDatabase,
   due: DueNotifications,
+  box: SecretBox,
 ): Pick<
   DeliveryStore,
   'claimDueDeliveries' | 'claimEndpointDeliveries' | 'releaseAllClaims' | 'nextDueAt'
@@ -58,7 +60,7 @@ export function pgDeliveryClaims(
     const endpoints = new Map<string, EndpointRecord>();
     for (const row of rows) {
       const endpoint = unprefixed<EndpointRow>(row, ENDPOINT_COLUMNS, ENDPOINT_PREFIX);
-      if (endpoint !== null) endpoints.set(endpoint.id, toEndpoint(endpoint));
+      if (endpoint !== null) endpoints.set(endpoint.id, toEndpoint(endpoint, box));
     }
     // The dispatcher starts the oldest first; RETURNING gives no order.
     rows.sort((a, b) => a.picked_due_at - b.picked_due_at || (a.id < b.id ? -1 : 1));

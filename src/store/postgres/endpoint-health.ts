@@ -1,3 +1,4 @@
+import type { CircuitState } from '../../core/circuit-breaker.ts';
 import type { DeliveryOutcome, DisabledEndpoint } from '../delivery-store.ts';
 
 type Attempted = Extract<DeliveryOutcome, { kind: 'attempted' }>;
@@ -7,6 +8,7 @@ export interface EndpointHealth {
   appId: string;
   disabled: boolean;
   failingSince: number | null;
+  circuit: CircuitState;
 }
 
 /** What to write back to one endpoint after a batch. */
@@ -19,6 +21,11 @@ export interface HealthChange {
   failingSince: number | null;
   /** Set `disabled` (and `updated_at` to now). */
   disable: boolean;
+  /**
+   * The circuit to write (store/circuit-outcomes.ts); null: a success closes it, otherwise it is
+   * left as it is.
+   */
+  circuit: CircuitState | null;
 }
 
 /**
@@ -55,6 +62,7 @@ export function applyEndpointHealth(
         setFailingSince: false,
         failingSince: known.failingSince,
         disable: false,
+        circuit: null,
         wasDisabled: known.disabled,
       };
       state.set(endpointId, s);
@@ -88,6 +96,33 @@ export function applyEndpointHealth(
       setFailingSince,
       failingSince,
       disable,
+      circuit: null,
     }));
   return { changes, disabled };
+}
+
+/**
+ * `changes` with the circuits a batch folded (store/circuit-outcomes.ts) merged in: one UPDATE
+ * then writes both, for endpoints whose health did not change too.
+ */
+export function withCircuitWrites(
+  changes: readonly HealthChange[],
+  writes: readonly { endpointId: string; circuit: CircuitState }[],
+): HealthChange[] {
+  const byEndpoint = new Map(changes.map((c) => [c.endpointId, { ...c }]));
+  for (const { endpointId, circuit } of writes) {
+    const change = byEndpoint.get(endpointId);
+    if (change !== undefined) change.circuit = circuit;
+    else {
+      byEndpoint.set(endpointId, {
+        endpointId,
+        succeeded: false,
+        setFailingSince: false,
+        failingSince: null,
+        disable: false,
+        circuit,
+      });
+    }
+  }
+  return [...byEndpoint.values()];
 }

@@ -1,4 +1,7 @@
+import type { SecretBox } from '../../core/secret-box.ts';
 import { conflict } from '../../errors.ts';
+import { circuitResetOnEnable } from '../circuit-columns.ts';
+import { sealEndpointSecrets } from '../endpoint-secret-columns.ts';
 import { type EndpointStore, endpointRevision } from '../endpoint-store.ts';
 import type { EndpointRecord } from '../records.ts';
 import { isUniqueViolation, type PgDatabase } from './database.ts';
@@ -10,8 +13,9 @@ export { ENDPOINT_COLUMNS, type EndpointRow, toEndpoint } from './rows.ts';
 /** Nullable JSONB: null stays SQL NULL, anything else is sent as JSON text. */
 const jsonOrNull = (value: unknown) => (value === null ? null : JSON.stringify(value));
 
-/** The values for `ENDPOINT_COLUMNS`, in order. */
-function toParams(e: EndpointRecord): unknown[] {
+/** The values for `ENDPOINT_COLUMNS`, in order; the secrets sealed by `box`. */
+function toParams(e: EndpointRecord, box: SecretBox): unknown[] {
+  const sealed = sealEndpointSecrets(box, e);
   return [
     e.id,
     e.appId,
@@ -25,13 +29,18 @@ function toParams(e: EndpointRecord): unknown[] {
     JSON.stringify(e.metadata),
     e.version,
     JSON.stringify(e.headers),
-    e.secret,
-    JSON.stringify(e.retiredSecrets),
+    sealed.secret,
+    JSON.stringify(sealed.retiredSecrets),
     jsonOrNull(e.retrySchedule),
     e.failingSince,
     e.lastSuccessAt,
     e.createdAt,
     e.updatedAt,
+    e.maxConcurrency,
+    e.circuit.failures,
+    e.circuit.trips,
+    e.circuit.openUntil,
+    e.circuit.probeAt,
   ];
 }
 
@@ -43,22 +52,28 @@ const placeholders = ENDPOINT_COLUMNS.split(',')
  * The API's update. The delivery side owns the health columns and writes them without reading
  * the row first, so an update built from an earlier read must not put stale values back; id,
  * app_id and created_at never change. Re-enabling an endpoint starts its failure clock afresh
- * (`disabled` on the right is the old value), so it is not auto-disabled again at once.
+ * (`disabled` on the right is the old value), so it is not auto-disabled again at once, and
+ * closes its circuit (the circuit columns are the delivery side's too).
  */
 const UPDATE = `UPDATE endpoints SET uid = $2, url = $3, description = $4, disabled = $5,
   event_types = $6, channels = $7, throttle_rate = $8, metadata = $9, version = $10, headers = $11,
   secret = $12, retired_secrets = $13, retry_schedule = $14, updated_at = $15,
-  failing_since = CASE WHEN disabled AND NOT $5 THEN NULL ELSE failing_since END
+  max_concurrency = $16,
+  failing_since = CASE WHEN disabled AND NOT $5 THEN NULL ELSE failing_since END,
+  ${circuitResetOnEnable('disabled', 'NOT $5')}
   WHERE id = $1`;
 
-/** The values for `UPDATE`: the id, the columns from uid to retry_schedule, and updated_at. */
-function updateParams(e: EndpointRecord): unknown[] {
-  const all = toParams(e);
-  return [e.id, ...all.slice(2, 15), e.updatedAt];
+/**
+ * The values for `UPDATE`: the id, the columns from uid to retry_schedule, updated_at and
+ * max_concurrency.
+ */
+function updateParams(e: EndpointRecord, box: SecretBox): unknown[] {
+  const all = toParams(e, box);
+  return [e.id, ...all.slice(2, 15), e.updatedAt, e.maxConcurrency];
 }
 
 /** Endpoints on PostgreSQL; deleting one cascades (in the schema) to its deliveries and attempts. */
-export function pgEndpoints(db: PgDatabase): EndpointStore {
+export function pgEndpoints(db: PgDatabase, box: SecretBox): EndpointStore {
   const uidTaken = (uid: string | null) =>
     conflict(`An endpoint with uid '${uid}' already exists in this application.`);
 
@@ -67,7 +82,7 @@ export function pgEndpoints(db: PgDatabase): EndpointStore {
       try {
         await db.rows(
           `INSERT INTO endpoints (${ENDPOINT_COLUMNS}) VALUES (${placeholders})`,
-          toParams(endpoint),
+          toParams(endpoint, box),
         );
       } catch (error) {
         if (isUniqueViolation(error)) throw uidTaken(endpoint.uid);
@@ -85,7 +100,7 @@ export function pgEndpoints(db: PgDatabase): EndpointStore {
         [appId, idOrUid],
       );
       const row = rows[0];
-      return row === undefined ? null : toEndpoint(row);
+      return row === undefined ? null : toEndpoint(row, box);
     },
     async getEndpointsByIds(ids) {
       if (ids.length === 0) return [];
@@ -93,7 +108,7 @@ export function pgEndpoints(db: PgDatabase): EndpointStore {
         `SELECT ${ENDPOINT_COLUMNS} FROM endpoints WHERE id = ANY($1::text[])`,
         [[...ids]],
       );
-      return rows.map(toEndpoint);
+      return rows.map((row) => toEndpoint(row, box));
     },
     async listEndpoints(appId, page) {
       const k = keysetClause(page, [appId]);
@@ -102,19 +117,24 @@ export function pgEndpoints(db: PgDatabase): EndpointStore {
          ORDER BY id ${k.order} LIMIT ${k.limit}`,
         k.params,
       );
-      return toPage(rows.map(toEndpoint), page);
+      return toPage(
+        rows.map((row) => toEndpoint(row, box)),
+        page,
+      );
     },
     async listActiveEndpoints(appId) {
       const rows = await db.rows<EndpointRow>(
         `SELECT ${ENDPOINT_COLUMNS} FROM endpoints WHERE app_id = $1 AND NOT disabled ORDER BY id`,
         [appId],
       );
-      return rows.map(toEndpoint);
+      return rows.map((row) => toEndpoint(row, box));
     },
     async updateEndpoint(endpoint, expected) {
       try {
         if (expected === undefined) {
-          return (await db.rows(`${UPDATE} RETURNING id`, updateParams(endpoint))).length === 1;
+          return (
+            (await db.rows(`${UPDATE} RETURNING id`, updateParams(endpoint, box))).length === 1
+          );
         }
         // The optimistic update: lock the row, compare it with the record the update was built
         // from, then write. `FOR NO KEY UPDATE` waits for a delivery batch holding the row
@@ -127,11 +147,11 @@ export function pgEndpoints(db: PgDatabase): EndpointStore {
           const row = rows[0];
           if (
             row === undefined ||
-            endpointRevision(toEndpoint(row)) !== endpointRevision(expected)
+            endpointRevision(toEndpoint(row, box)) !== endpointRevision(expected)
           ) {
             return false;
           }
-          return (await client.query(UPDATE, updateParams(endpoint))).rowCount === 1;
+          return (await client.query(UPDATE, updateParams(endpoint, box))).rowCount === 1;
         });
       } catch (error) {
         if (isUniqueViolation(error)) throw uidTaken(endpoint.uid);

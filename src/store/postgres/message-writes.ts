@@ -273,10 +273,13 @@ async function insertMessagesAndDeliveries(
   // A SELECT in WITH runs only when referred to: the last WHERE does, once, before any row.
   const { rows } = await client.query<{ id: string }>(
     `WITH m AS (
-       INSERT INTO ${t.messages} (id, app_id, event_id, event_type, payload, channels, created_at, expires_at)
-       SELECT id, app_id, event_id, event_type, payload, channels::jsonb, created_at, expires_at
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int8[])
-         AS u(id, app_id, event_id, event_type, payload, channels, created_at, expires_at)
+       INSERT INTO ${t.messages} (id, app_id, event_id, event_type, payload, channels, created_at, expires_at,
+         trace_parent, trace_state)
+       SELECT id, app_id, event_id, event_type, payload, channels::jsonb, created_at, expires_at,
+         trace_parent, trace_state
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int8[],
+         $15::text[], $16::text[])
+         AS u(id, app_id, event_id, event_type, payload, channels, created_at, expires_at, trace_parent, trace_state)
        ON CONFLICT (app_id, event_id) DO NOTHING
        RETURNING id
      ), d AS (
@@ -306,6 +309,8 @@ async function insertMessagesAndDeliveries(
       deliveries.map((d) => d.appId),
       deliveries.map((d) => d.at),
       notifyChannel,
+      messages.map((m) => m.traceContext?.traceparent ?? null),
+      messages.map((m) => m.traceContext?.tracestate ?? null),
     ],
   );
   return new Set(rows.map((row) => row.id));

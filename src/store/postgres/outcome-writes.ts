@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { CIRCUIT_COLUMNS, type CircuitColumns, circuitFromRow } from '../circuit-columns.ts';
 import type { DeliveryOutcome } from '../delivery-store.ts';
 import { DeliveryStatus } from '../records.ts';
 import { prepared } from './claim-queries.ts';
@@ -96,18 +97,20 @@ export async function lockParents(
     endpoints = '$2::text[]';
     values = [parents.appIds, parents.endpointIds];
   }
-  const { rows } = await client.query<{
-    id: string;
-    app_id: string;
-    disabled: boolean;
-    failing_since: number | null;
-  }>(
+  const { rows } = await client.query<
+    {
+      id: string;
+      app_id: string;
+      disabled: boolean;
+      failing_since: number | null;
+    } & CircuitColumns
+  >(
     prepared({
       text: `WITH apps AS MATERIALIZED (
        SELECT id FROM applications
        WHERE id = ANY(${apps}) AND set_config('synchronous_commit', 'off', true) IS NOT NULL
        ORDER BY id FOR KEY SHARE)
-     SELECT id, app_id, disabled, failing_since FROM endpoints
+     SELECT id, app_id, disabled, failing_since, ${CIRCUIT_COLUMNS} FROM endpoints
      WHERE id = ANY(${endpoints}) AND (SELECT count(*) FROM apps) >= 0
      ORDER BY id FOR ${keyShare ? 'KEY SHARE' : 'NO KEY UPDATE'}`,
       values,
@@ -116,7 +119,12 @@ export async function lockParents(
   return new Map(
     rows.map((r) => [
       r.id,
-      { appId: r.app_id, disabled: r.disabled, failingSince: r.failing_since },
+      {
+        appId: r.app_id,
+        disabled: r.disabled,
+        failingSince: r.failing_since,
+        circuit: circuitFromRow(r),
+      },
     ]),
   );
 }
@@ -131,9 +139,10 @@ export async function lockParents(
  * 2. logs the attempts of the outcomes that applied (an attempt already there is skipped, so
  *    writing a batch again after its COMMIT's answer was lost adds nothing twice);
  * 3. with `healthInline` (every attempt succeeded or will be retried: nothing failed for good,
- *    nothing disables its endpoint), writes the endpoints' health as `applyEndpointHealth` would:
- *    each endpoint with a success that applied gets `last_success_at = now` and no
- *    `failing_since`; that needs no earlier state, so it needs no round trip of its own.
+ *    nothing disables its endpoint, and no circuit needs reading: see circuit-outcomes.ts),
+ *    writes the endpoints' health as `applyEndpointHealth` would: each endpoint with a success
+ *    that applied gets `last_success_at = now`, no `failing_since` and a closed circuit; that
+ *    needs no earlier state, so it needs no round trip of its own.
  * The deliveries are found through their primary key (`= ANY`): joined to the outcomes alone,
  * the planner may hash them and scan the whole table.
  */
@@ -176,7 +185,8 @@ export async function recordRun(
   }
   if (healthInline) {
     ctes.push(`healthy AS (
-      UPDATE endpoints SET last_success_at = ${at}, failing_since = NULL
+      UPDATE endpoints SET last_success_at = ${at}, failing_since = NULL, circuit_failures = 0,
+        circuit_trips = 0, circuit_open_until = NULL, circuit_probe_at = NULL
       WHERE id IN (SELECT endpoint_id FROM settled WHERE succeeded))`);
   }
   const { rows } = await client.query<{ id: string }>(
@@ -258,14 +268,24 @@ export async function writeEndpointHealth(
   now: number,
 ): Promise<void> {
   if (changes.length === 0) return;
+  // A circuit given is written as it is; otherwise a success closes it (circuit-outcomes.ts).
+  const circuit = (column: string, field: string, closed: string) =>
+    `${column} = CASE WHEN v.set_circuit THEN v.${field} WHEN v.succeeded THEN ${closed}
+       ELSE e.${column} END`;
   await client.query(
     `UPDATE endpoints e SET
        last_success_at = CASE WHEN v.succeeded THEN $1 ELSE e.last_success_at END,
        failing_since = CASE WHEN v.set_failing THEN v.failing_since ELSE e.failing_since END,
        disabled = e.disabled OR v.disable,
-       updated_at = CASE WHEN v.disable THEN $1 ELSE e.updated_at END
-     FROM unnest($2::text[], $3::bool[], $4::bool[], $5::int8[], $6::bool[])
-       AS v(id, succeeded, set_failing, failing_since, disable)
+       updated_at = CASE WHEN v.disable THEN $1 ELSE e.updated_at END,
+       ${circuit('circuit_failures', 'failures', '0')},
+       ${circuit('circuit_trips', 'trips', '0')},
+       ${circuit('circuit_open_until', 'open_until', 'NULL')},
+       ${circuit('circuit_probe_at', 'probe_at', 'NULL')}
+     FROM unnest($2::text[], $3::bool[], $4::bool[], $5::int8[], $6::bool[], $7::bool[],
+         $8::int4[], $9::int4[], $10::int8[], $11::int8[])
+       AS v(id, succeeded, set_failing, failing_since, disable, set_circuit, failures, trips,
+         open_until, probe_at)
      WHERE e.id = v.id`,
     [
       now,
@@ -274,6 +294,11 @@ export async function writeEndpointHealth(
       changes.map((c) => c.setFailingSince),
       changes.map((c) => c.failingSince),
       changes.map((c) => c.disable),
+      changes.map((c) => c.circuit !== null),
+      changes.map((c) => c.circuit?.failures ?? 0),
+      changes.map((c) => c.circuit?.trips ?? 0),
+      changes.map((c) => c.circuit?.openUntil ?? null),
+      changes.map((c) => c.circuit?.probeAt ?? null),
     ],
   );
 }

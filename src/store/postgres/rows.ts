@@ -1,3 +1,6 @@
+import type { SecretBox } from '../../core/secret-box.ts';
+import { CIRCUIT_COLUMNS, type CircuitColumns, circuitFromRow } from '../circuit-columns.ts';
+import { openEndpointSecrets } from '../endpoint-secret-columns.ts';
 import type { EndpointRecord, MessageRecord, RetiredSecret } from '../records.ts';
 
 /**
@@ -55,12 +58,12 @@ function columnNames(columns: string): string[] {
 export const ENDPOINT_COLUMNS =
   'id, app_id, uid, url, description, disabled, event_types, channels, throttle_rate, metadata, ' +
   'version, headers, secret, retired_secrets, retry_schedule, failing_since, last_success_at, ' +
-  'created_at, updated_at';
+  `created_at, updated_at, max_concurrency, ${CIRCUIT_COLUMNS}`;
 
 /** The prefix of endpoint columns joined into another table's rows (claims). */
 export const ENDPOINT_PREFIX = 'e_';
 
-export interface EndpointRow {
+export interface EndpointRow extends CircuitColumns {
   id: string;
   app_id: string;
   uid: string | null;
@@ -80,9 +83,11 @@ export interface EndpointRow {
   last_success_at: number | null;
   created_at: number;
   updated_at: number;
+  max_concurrency: number | null;
 }
 
-export function toEndpoint(row: EndpointRow): EndpointRecord {
+/** A row as a record, its secrets opened by `box`. */
+export function toEndpoint(row: EndpointRow, box: SecretBox): EndpointRecord {
   return {
     id: row.id,
     appId: row.app_id,
@@ -96,20 +101,25 @@ export function toEndpoint(row: EndpointRow): EndpointRecord {
     metadata: row.metadata,
     version: row.version,
     headers: row.headers,
-    secret: row.secret,
-    retiredSecrets: row.retired_secrets,
     retrySchedule: row.retry_schedule,
     failingSince: row.failing_since,
     lastSuccessAt: row.last_success_at,
+    maxConcurrency: row.max_concurrency,
+    circuit: circuitFromRow(row),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    ...openEndpointSecrets(box, row.id, {
+      secret: row.secret,
+      retiredSecrets: row.retired_secrets,
+    }),
   };
 }
 
 // Messages -----------------------------------------------------------------------------------
 
 export const MESSAGE_COLUMNS =
-  'id, app_id, event_id, event_type, payload, channels, created_at, expires_at';
+  'id, app_id, event_id, event_type, payload, channels, created_at, expires_at, trace_parent, ' +
+  'trace_state';
 
 /** The prefix of message columns joined into another table's rows (claims). */
 export const MESSAGE_PREFIX = 'm_';
@@ -123,6 +133,8 @@ export interface MessageRow {
   channels: string[] | null;
   created_at: number;
   expires_at: number | null;
+  trace_parent: string | null;
+  trace_state: string | null;
 }
 
 export function toMessage(row: MessageRow): MessageRecord {
@@ -135,6 +147,10 @@ export function toMessage(row: MessageRow): MessageRecord {
     channels: row.channels,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
+    traceContext:
+      row.trace_parent === null
+        ? null
+        : { traceparent: row.trace_parent, tracestate: row.trace_state },
   };
 }
 

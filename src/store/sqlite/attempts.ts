@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { SecretBox } from '../../core/secret-box.ts';
 import {
   attemptConditions,
   Conditions,
@@ -32,7 +33,7 @@ class SqliteConditions extends Conditions {
   }
 }
 
-export function sqliteAttempts(db: Database.Database): AttemptStore {
+export function sqliteAttempts(db: Database.Database, box: SecretBox): AttemptStore {
   // Filters make the SQL vary; each distinct text is prepared once.
   const statements = new Map<string, Database.Statement>();
   const prepared = (sql: string) => {
@@ -110,7 +111,7 @@ export function sqliteAttempts(db: Database.Database): AttemptStore {
          ORDER BY d.endpoint_id ${k.order} LIMIT ?`,
       ).all(msgId, appId, ...k.params, k.limit) as (EndpointRow & PairColumns)[];
       return toPage(
-        rows.map((row) => ({ endpoint: toEndpoint(row), ...pairStatus(row) })),
+        rows.map((row) => ({ endpoint: toEndpoint(row, box), ...pairStatus(row) })),
         page,
       );
     },

@@ -1,4 +1,7 @@
 import type Database from 'better-sqlite3';
+import type { CircuitSettings } from '../../core/circuit-breaker.ts';
+import type { SecretBox } from '../../core/secret-box.ts';
+import { circuitsToRead } from '../circuit-outcomes.ts';
 import {
   type CompletionEffects,
   type DeliveryOutcome,
@@ -10,6 +13,7 @@ import { type DeliveryRecord, DeliveryStatus } from '../records.ts';
 import { withoutCommitSync } from './database.ts';
 import { sqliteDeliveryClaims } from './delivery-claims.ts';
 import { type DeliveryRow, prepareDeliveryInsert, toDelivery } from './delivery-rows.ts';
+import { sqliteCircuitWrites } from './endpoint-circuits.ts';
 
 // Row mapping lives apart so the claim SQL can use it without importing this module back.
 export { type DeliveryRow, prepareDeliveryInsert, toDelivery } from './delivery-rows.ts';
@@ -18,7 +22,7 @@ export { type DeliveryRow, prepareDeliveryInsert, toDelivery } from './delivery-
  * The queue on SQLite. Claims and completions are each one transaction per batch: the commit
  * is the cost, so the dispatcher hands over many deliveries at once.
  */
-export function sqliteDeliveries(db: Database.Database): DeliveryStore {
+export function sqliteDeliveries(db: Database.Database, box: SecretBox): DeliveryStore {
   // An attempt already logged is skipped, as on PostgreSQL (a batch written again).
   const insertAttempt = db.prepare(
     `INSERT OR IGNORE INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status, response_status_code,
@@ -36,8 +40,11 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
   const drop = db.prepare(
     `UPDATE deliveries SET status = ${DeliveryStatus.fail}, due_at = NULL, updated_at = ? WHERE id = ?`,
   );
+  // A success also closes the endpoint's circuit (see store/circuit-outcomes.ts).
   const endpointSucceeded = db.prepare(
-    'UPDATE endpoints SET last_success_at = ?, failing_since = NULL WHERE id = ?',
+    `UPDATE endpoints SET last_success_at = ?, failing_since = NULL, circuit_failures = 0,
+       circuit_trips = 0, circuit_open_until = NULL, circuit_probe_at = NULL
+     WHERE id = ?`,
   );
   const endpointExhausted = db.prepare(
     'UPDATE endpoints SET failing_since = COALESCE(failing_since, ?) WHERE id = ?',
@@ -53,13 +60,18 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
   const byId = db.prepare('SELECT * FROM deliveries WHERE id = ?');
   const stateOf = db.prepare('SELECT status, due_at FROM deliveries WHERE id = ?');
   const insertDelivery = prepareDeliveryInsert(db);
+  const circuits = sqliteCircuitWrites(db);
 
   const completeTx = db.transaction(
     (
       outcomes: readonly DeliveryOutcome[],
       now: number,
       autoDisableBefore: number | null,
+      breaker: CircuitSettings | null,
     ): CompletionEffects => {
+      // Read before anything in the batch writes them.
+      const circuitsBefore = circuits.read(circuitsToRead(outcomes, breaker));
+      const applied: Extract<DeliveryOutcome, { kind: 'attempted' }>[] = [];
       const disabled: DisabledEndpoint[] = [];
       // Endpoints whose last recorded outcome in this batch was a success: a batch of
       // successes to one endpoint then updates its row once, not once per delivery.
@@ -110,6 +122,7 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
           outcome.deliveryId,
         );
         insertAttempt.run(attempt);
+        applied.push(outcome);
         if (next.status === 'success' && !healthy.has(attempt.endpointId)) {
           endpointSucceeded.run(now, attempt.endpointId);
           healthy.add(attempt.endpointId);
@@ -123,7 +136,10 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
           }
         }
       }
-      return { disabledEndpoints: disabled, staleOutcomes: stale };
+      const changes = breaker === null ? [] : circuits.write(applied, circuitsBefore, now, breaker);
+      const effects: CompletionEffects = { disabledEndpoints: disabled, staleOutcomes: stale };
+      if (changes.length > 0) effects.circuitChanges = changes;
+      return effects;
     },
   );
 
@@ -132,11 +148,16 @@ export function sqliteDeliveries(db: Database.Database): DeliveryStore {
   });
 
   return {
-    ...sqliteDeliveryClaims(db),
+    ...sqliteDeliveryClaims(db, box),
     async completeDeliveries(outcomes, options) {
       if (outcomes.length === 0) return { disabledEndpoints: [], staleOutcomes: [] };
       return withoutCommitSync(db, () =>
-        completeTx.immediate(outcomes, options.now, options.autoDisableFailingBefore),
+        completeTx.immediate(
+          outcomes,
+          options.now,
+          options.autoDisableFailingBefore,
+          options.circuit ?? null,
+        ),
       );
     },
     async insertDeliveries(deliveries) {

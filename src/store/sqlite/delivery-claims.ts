@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { SecretBox } from '../../core/secret-box.ts';
 import type { ClaimedDelivery, DeliveryStore } from '../delivery-store.ts';
 import { DeliveryStatus } from '../records.ts';
 import { withoutCommitSync } from './database.ts';
@@ -16,6 +17,7 @@ const DUE = `status IN (${DeliveryStatus.pending}, ${DeliveryStatus.sending})`;
  */
 export function sqliteDeliveryClaims(
   db: Database.Database,
+  box: SecretBox,
 ): Pick<
   DeliveryStore,
   'claimDueDeliveries' | 'claimEndpointDeliveries' | 'releaseAllClaims' | 'nextDueAt'
@@ -62,7 +64,7 @@ export function sqliteDeliveryClaims(
   const endpointsByIds = db.prepare(
     'SELECT * FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
   );
-  const endpointCache = createEndpointRowCache();
+  const endpointCache = createEndpointRowCache(box);
   const nextDue = db.prepare(`SELECT due_at FROM deliveries WHERE ${DUE} ORDER BY due_at LIMIT 1`);
   const nextDueAfter = db.prepare(
     `SELECT due_at FROM deliveries WHERE ${DUE} AND due_at > ? ORDER BY due_at LIMIT 1`,

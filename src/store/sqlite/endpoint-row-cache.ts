@@ -1,19 +1,21 @@
+import type { SecretBox } from '../../core/secret-box.ts';
 import type { EndpointRecord } from '../records.ts';
 import {
-  type EndpointJsonFields,
+  decodeEndpointColumns,
+  type EndpointDecodedFields,
   type EndpointRow,
-  parseEndpointJson,
   toEndpoint,
 } from './endpoints.ts';
 
-interface ParsedColumns {
-  /** The raw texts `json` was parsed from: a hit needs every one to be unchanged. */
+interface DecodedColumns {
+  /** The raw texts `decoded` was made from: a hit needs every one to be unchanged. */
   texts: readonly (string | null)[];
-  json: EndpointJsonFields;
+  decoded: EndpointDecodedFields;
 }
 
-function jsonTexts(row: EndpointRow): (string | null)[] {
+function decodedTexts(row: EndpointRow): (string | null)[] {
   return [
+    row.secret,
     row.headers,
     row.retired_secrets,
     row.metadata,
@@ -25,27 +27,28 @@ function jsonTexts(row: EndpointRow): (string | null)[] {
 
 /**
  * `toEndpoint` for the claim path, which reads the same few endpoints for every batch: the JSON
- * columns are parsed once per endpoint and reused while their text is unchanged (comparing the
- * texts is far cheaper than parsing them again). Scalar columns (health times, url, secret) are
- * always taken from the row, so nothing can be stale. The parsed objects are shared between the
- * records made from one endpoint, so they must be treated as read-only (the delivery path does).
+ * columns are parsed, and the secrets decrypted, once per endpoint and reused while their
+ * stored text is unchanged (comparing the texts is far cheaper than parsing or decrypting them
+ * again). The other scalar columns (health times, url) are always taken from the row, so
+ * nothing can be stale. The decoded objects are shared between the records made from one
+ * endpoint, so they must be treated as read-only (the delivery path does).
  */
-export function createEndpointRowCache(maxEntries = 10_000) {
-  const cache = new Map<string, ParsedColumns>();
+export function createEndpointRowCache(box: SecretBox, maxEntries = 10_000) {
+  const cache = new Map<string, DecodedColumns>();
 
-  function parse(row: EndpointRow): EndpointJsonFields {
-    const texts = jsonTexts(row);
+  function decode(row: EndpointRow): EndpointDecodedFields {
+    const texts = decodedTexts(row);
     const hit = cache.get(row.id);
-    if (hit?.texts.every((text, i) => text === texts[i])) return hit.json;
-    const json = parseEndpointJson(row);
+    if (hit?.texts.every((text, i) => text === texts[i])) return hit.decoded;
+    const decoded = decodeEndpointColumns(row, box);
     if (hit === undefined && cache.size >= maxEntries) cache.clear();
-    cache.set(row.id, { texts, json });
-    return json;
+    cache.set(row.id, { texts, decoded });
+    return decoded;
   }
 
   return {
     toEndpoint(row: EndpointRow): EndpointRecord {
-      return toEndpoint(row, parse(row));
+      return toEndpoint(row, box, decode(row));
     },
   };
 }

@@ -1,11 +1,20 @@
 import type Database from 'better-sqlite3';
+import { closedCircuit } from '../../core/circuit-breaker.ts';
+import { clearTextBox, type SecretBox } from '../../core/secret-box.ts';
 import { conflict } from '../../errors.ts';
+import {
+  type CircuitColumns,
+  circuitFromRow,
+  circuitResetOnEnable,
+  circuitToRow,
+} from '../circuit-columns.ts';
+import { openEndpointSecrets, sealEndpointSecrets } from '../endpoint-secret-columns.ts';
 import { type EndpointStore, endpointRevision } from '../endpoint-store.ts';
 import type { EndpointRecord, RetiredSecret } from '../records.ts';
 import { isUniqueViolation, parseJsonColumn } from './database.ts';
 import { keysetClause, toPage } from './page.ts';
 
-export interface EndpointRow {
+export interface EndpointRow extends CircuitColumns {
   id: string;
   app_id: string;
   uid: string | null;
@@ -25,29 +34,34 @@ export interface EndpointRow {
   last_success_at: number | null;
   created_at: number;
   updated_at: number;
+  max_concurrency: number | null;
 }
 
-/** The endpoint fields kept as JSON text in their columns. */
-export type EndpointJsonFields = Pick<
+/** The endpoint fields that take work to read: JSON text parsed, secrets opened. */
+export type EndpointDecodedFields = Pick<
   EndpointRecord,
-  'eventTypes' | 'channels' | 'metadata' | 'headers' | 'retiredSecrets' | 'retrySchedule'
+  'eventTypes' | 'channels' | 'metadata' | 'headers' | 'secret' | 'retiredSecrets' | 'retrySchedule'
 >;
 
-export function parseEndpointJson(row: EndpointRow): EndpointJsonFields {
+export function decodeEndpointColumns(row: EndpointRow, box: SecretBox): EndpointDecodedFields {
   return {
     eventTypes: parseJsonColumn<string[]>(row.event_types),
     channels: parseJsonColumn<string[]>(row.channels),
     metadata: JSON.parse(row.metadata) as Record<string, string>,
     headers: JSON.parse(row.headers) as Record<string, string>,
-    retiredSecrets: JSON.parse(row.retired_secrets) as RetiredSecret[],
     retrySchedule: parseJsonColumn<number[]>(row.retry_schedule),
+    ...openEndpointSecrets(box, row.id, {
+      secret: row.secret,
+      retiredSecrets: JSON.parse(row.retired_secrets) as RetiredSecret[],
+    }),
   };
 }
 
-/** A row as a record; `json` lets a caller that already parsed those columns skip it. */
+/** A row as a record; `decoded` lets a caller that already decoded those columns skip it. */
 export function toEndpoint(
   row: EndpointRow,
-  json: EndpointJsonFields = parseEndpointJson(row),
+  box: SecretBox,
+  decoded: EndpointDecodedFields = decodeEndpointColumns(row, box),
 ): EndpointRecord {
   return {
     id: row.id,
@@ -58,17 +72,20 @@ export function toEndpoint(
     disabled: row.disabled === 1,
     throttleRate: row.throttle_rate,
     version: row.version,
-    secret: row.secret,
     failingSince: row.failing_since,
     lastSuccessAt: row.last_success_at,
+    maxConcurrency: row.max_concurrency,
+    circuit: circuitFromRow(row),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
-    ...json,
+    ...decoded,
   };
 }
 
-function toParams(e: EndpointRecord) {
+/** A record as the statement parameters; its secrets sealed by `box`. */
+function toParams(e: EndpointRecord, box: SecretBox) {
   const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
+  const sealed = sealEndpointSecrets(box, e);
   return {
     id: e.id,
     app_id: e.appId,
@@ -82,31 +99,42 @@ function toParams(e: EndpointRecord) {
     metadata: JSON.stringify(e.metadata),
     version: e.version,
     headers: JSON.stringify(e.headers),
-    secret: e.secret,
-    retired_secrets: JSON.stringify(e.retiredSecrets),
+    secret: sealed.secret,
+    retired_secrets: JSON.stringify(sealed.retiredSecrets),
     retry_schedule: json(e.retrySchedule),
     failing_since: e.failingSince,
     last_success_at: e.lastSuccessAt,
     created_at: e.createdAt,
     updated_at: e.updatedAt,
+    max_concurrency: e.maxConcurrency,
+    ...circuitToRow(e.circuit),
   };
 }
 
-export function sqliteEndpoints(db: Database.Database): EndpointStore {
-  const columns = Object.keys(toParams({} as EndpointRecord));
+export function sqliteEndpoints(db: Database.Database, box: SecretBox): EndpointStore {
+  // The column names, from a blank record (sealing nothing).
+  const blank = {
+    secret: '',
+    retiredSecrets: [],
+    circuit: closedCircuit(),
+  } as unknown as EndpointRecord;
+  const columns = Object.keys(toParams(blank, clearTextBox));
   const insert = db.prepare(
     `INSERT INTO endpoints (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`,
   );
   // The delivery side owns the health columns and writes them without reading the row first;
   // an API update built from an earlier read must not put stale values back. Re-enabling an
-  // endpoint starts its failure clock afresh, so it is not auto-disabled again at once.
+  // endpoint starts its failure clock afresh, so it is not auto-disabled again at once, and
+  // closes its circuit (the circuit columns are the delivery side's too).
   const kept = new Set(['id', 'app_id', 'created_at', 'failing_since', 'last_success_at']);
+  for (const column of Object.keys(circuitToRow(closedCircuit()))) kept.add(column);
   const update = db.prepare(
     `UPDATE endpoints SET ${columns
       .filter((c) => !kept.has(c))
       .map((c) => `${c} = @${c}`)
       .join(', ')},
-       failing_since = CASE WHEN disabled = 1 AND @disabled = 0 THEN NULL ELSE failing_since END
+       failing_since = CASE WHEN disabled = 1 AND @disabled = 0 THEN NULL ELSE failing_since END,
+       ${circuitResetOnEnable('disabled = 1', '@disabled = 0')}
      WHERE id = @id`,
   );
   const byId = db.prepare('SELECT * FROM endpoints WHERE app_id = ? AND id = ?');
@@ -122,7 +150,10 @@ export function sqliteEndpoints(db: Database.Database): EndpointStore {
   const updateIfUnchanged = db.transaction(
     (params: ReturnType<typeof toParams>, expected: EndpointRecord): boolean => {
       const row = rowById.get(params.id) as EndpointRow | undefined;
-      if (row === undefined || endpointRevision(toEndpoint(row)) !== endpointRevision(expected)) {
+      if (
+        row === undefined ||
+        endpointRevision(toEndpoint(row, box)) !== endpointRevision(expected)
+      ) {
         return false;
       }
       return update.run(params).changes === 1;
@@ -134,7 +165,7 @@ export function sqliteEndpoints(db: Database.Database): EndpointStore {
   return {
     async insertEndpoint(endpoint) {
       try {
-        insert.run(toParams(endpoint));
+        insert.run(toParams(endpoint, box));
       } catch (error) {
         if (isUniqueViolation(error)) throw uidTaken(endpoint.uid);
         throw error;
@@ -144,14 +175,14 @@ export function sqliteEndpoints(db: Database.Database): EndpointStore {
       const row = (byId.get(appId, idOrUid) ?? byUid.get(appId, idOrUid)) as
         | EndpointRow
         | undefined;
-      return row === undefined ? null : toEndpoint(row);
+      return row === undefined ? null : toEndpoint(row, box);
     },
     async getEndpointsByIds(ids) {
       if (ids.length === 0) return [];
       const rows = db
         .prepare('SELECT * FROM endpoints WHERE id IN (SELECT value FROM json_each(?))')
         .all(JSON.stringify(ids)) as EndpointRow[];
-      return rows.map((row) => toEndpoint(row));
+      return rows.map((row) => toEndpoint(row, box));
     },
     async listEndpoints(appId, page) {
       const k = keysetClause(page);
@@ -161,17 +192,17 @@ export function sqliteEndpoints(db: Database.Database): EndpointStore {
         )
         .all(appId, ...k.params, k.limit) as EndpointRow[];
       return toPage(
-        rows.map((row) => toEndpoint(row)),
+        rows.map((row) => toEndpoint(row, box)),
         page,
       );
     },
     async listActiveEndpoints(appId) {
-      return (active.all(appId) as EndpointRow[]).map((row) => toEndpoint(row));
+      return (active.all(appId) as EndpointRow[]).map((row) => toEndpoint(row, box));
     },
     async updateEndpoint(endpoint, expected) {
       try {
-        if (expected === undefined) return update.run(toParams(endpoint)).changes === 1;
-        return updateIfUnchanged.immediate(toParams(endpoint), expected);
+        if (expected === undefined) return update.run(toParams(endpoint, box)).changes === 1;
+        return updateIfUnchanged.immediate(toParams(endpoint, box), expected);
       } catch (error) {
         if (isUniqueViolation(error)) throw uidTaken(endpoint.uid);
         throw error;

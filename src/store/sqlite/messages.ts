@@ -23,6 +23,8 @@ export interface MessageRow {
   channels: string | null;
   created_at: number;
   expires_at: number | null;
+  trace_parent: string | null;
+  trace_state: string | null;
 }
 
 export function toMessage(row: MessageRow): MessageRecord {
@@ -35,6 +37,10 @@ export function toMessage(row: MessageRow): MessageRecord {
     channels: parseJsonColumn<string[]>(row.channels),
     createdAt: row.created_at,
     expiresAt: row.expires_at,
+    traceContext:
+      row.trace_parent === null
+        ? null
+        : { traceparent: row.trace_parent, tracestate: row.trace_state },
   };
 }
 
@@ -49,8 +55,9 @@ interface EndpointFilterRow {
 
 export function sqliteMessages(db: Database.Database): MessageStore {
   const insertMessage = db.prepare(
-    `INSERT INTO messages (id, app_id, event_id, event_type, payload, channels, created_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO messages (id, app_id, event_id, event_type, payload, channels, created_at, expires_at,
+       trace_parent, trace_state)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const appByUid = db.prepare('SELECT id, internal FROM applications WHERE uid = ?');
   const insertApplication = db.prepare(
@@ -110,6 +117,8 @@ export function sqliteMessages(db: Database.Database): MessageStore {
         message.channels === null ? null : JSON.stringify(message.channels),
         message.createdAt,
         message.expiresAt,
+        message.traceContext?.traceparent ?? null,
+        message.traceContext?.tracestate ?? null,
       );
     } catch (error) {
       if (error instanceof Error && 'code' in error && error.code === 'SQLITE_CONSTRAINT_UNIQUE') {

@@ -1,37 +1,121 @@
 import type Database from 'better-sqlite3';
 import type { TokenRecord } from '../records.ts';
 import { type TokenRow, toToken } from '../row-mappers.ts';
-import type { TokenStore } from '../token-store.ts';
+import {
+  type AdminTokenSetup,
+  type AdminTokenSetupResult,
+  LASTING_ADMIN_TOKEN_MS,
+  type NewToken,
+  type RevokeTokenResult,
+  type TokenStore,
+} from '../token-store.ts';
+import { keysetClause, toPage } from './page.ts';
+
+/** A token that may be used at `?`: not revoked, not expired. */
+const USABLE = 'revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)';
+
+function insertParams(t: NewToken) {
+  return {
+    id: t.id,
+    kind: t.kind,
+    hash: t.hash,
+    app_id: t.appId,
+    created_at: t.createdAt,
+    expires_at: t.expiresAt,
+    name: t.name ?? null,
+    origin: t.origin ?? 'api',
+  };
+}
 
 export function sqliteTokens(db: Database.Database): TokenStore {
   const insert = db.prepare(
-    'INSERT INTO tokens (id, kind, hash, app_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+    `INSERT INTO tokens (id, kind, hash, app_id, created_at, expires_at, name, origin)
+     VALUES (@id, @kind, @hash, @app_id, @created_at, @expires_at, @name, @origin)`,
   );
-  const byHash = db.prepare('SELECT * FROM tokens WHERE hash = ?');
-  const adminByHash = db.prepare("SELECT 1 FROM tokens WHERE kind = 'admin' AND hash = ?");
-  const anyAdmin = db.prepare("SELECT 1 FROM tokens WHERE kind = 'admin' LIMIT 1");
-  const removeAdmins = db.prepare("DELETE FROM tokens WHERE kind = 'admin'");
+  const liveByHash = db.prepare('SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL');
+  const anyByHash = db.prepare('SELECT * FROM tokens WHERE hash = ?');
+  const byId = db.prepare('SELECT * FROM tokens WHERE id = ?');
+  const usableAdminsBut = db.prepare(
+    `SELECT count(*) AS n FROM tokens WHERE kind = 'admin' AND ${USABLE} AND id <> ?`,
+  );
+  const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?');
+  const retireStartupTokens = db.prepare(
+    `UPDATE tokens SET revoked_at = ? WHERE kind = 'admin' AND origin = 'startup'
+       AND revoked_at IS NULL AND created_at < ? AND hash NOT IN (SELECT value FROM json_each(?))`,
+  );
+  const usableAdmins = (now: number, exceptId = '') =>
+    (usableAdminsBut.get(now, exceptId) as { n: number }).n;
+
   // One process owns the file, and a transaction runs without interruption: nothing interleaves.
-  const putAdmin = db.transaction((t: TokenRecord, replace: boolean): boolean => {
-    if (replace) {
-      if (adminByHash.get(t.hash) !== undefined) return false;
-      removeAdmins.run();
-    } else if (anyAdmin.get() !== undefined) {
-      return false;
+  const revokeOne = db.transaction((id: string, now: number): RevokeTokenResult => {
+    const row = byId.get(id) as TokenRow | undefined;
+    if (row === undefined) return { outcome: 'not_found' };
+    const token = toToken(row);
+    if (token.revokedAt !== null) return { outcome: 'already_revoked', token };
+    // Only admin tokens lasting a while count: see LASTING_ADMIN_TOKEN_MS.
+    if (token.kind === 'admin' && usableAdmins(now + LASTING_ADMIN_TOKEN_MS, id) === 0) {
+      return { outcome: 'last_admin' };
     }
-    insert.run(t.id, t.kind, t.hash, t.appId, t.createdAt, t.expiresAt);
-    return true;
+    revoke.run(now, id);
+    return { outcome: 'revoked', token: { ...token, revokedAt: now } };
   });
+
+  const putAdmin = db.transaction(
+    (t: TokenRecord, setup: AdminTokenSetup): AdminTokenSetupResult => {
+      const now = t.createdAt;
+      if (setup.mode === 'generated') {
+        if (usableAdmins(now) > 0) return 'present';
+        insert.run(insertParams(t));
+        return 'stored';
+      }
+      const found = anyByHash.get(t.hash) as TokenRow | undefined;
+      if (found !== undefined && found.kind !== 'admin') {
+        throw new Error('HERALD_ADMIN_TOKEN holds an application-scoped token; choose another.');
+      }
+      if (found !== undefined && found.revoked_at !== null) return 'revoked';
+      if (found === undefined) insert.run(insertParams(t));
+      const keep = JSON.stringify([t.hash, ...setup.keepHashes]);
+      retireStartupTokens.run(now, found?.created_at ?? t.createdAt, keep);
+      return found === undefined ? 'stored' : 'present';
+    },
+  );
+
   return {
     async insertToken(t) {
-      insert.run(t.id, t.kind, t.hash, t.appId, t.createdAt, t.expiresAt);
+      insert.run(insertParams(t));
     },
     async findTokenByHash(hash) {
-      const row = byHash.get(hash) as TokenRow | undefined;
+      const row = liveByHash.get(hash) as TokenRow | undefined;
       return row === undefined ? null : toToken(row);
     },
-    async putAdminToken(t, { replace }) {
-      return putAdmin.immediate(t, replace);
+    async getToken(id) {
+      const row = byId.get(id) as TokenRow | undefined;
+      return row === undefined ? null : toToken(row);
+    },
+    async listTokens(filter, page) {
+      const conditions: string[] = [];
+      const params: unknown[] = [];
+      if (filter.appId !== undefined) {
+        conditions.push('app_id = ?');
+        params.push(filter.appId);
+      }
+      if (filter.kind !== undefined) {
+        conditions.push('kind = ?');
+        params.push(filter.kind);
+      }
+      if (!filter.includeRevoked) conditions.push('revoked_at IS NULL');
+      const k = keysetClause(page);
+      const where = conditions.length === 0 ? 'TRUE' : conditions.join(' AND ');
+      const rows = db
+        .prepare(`SELECT * FROM tokens WHERE ${where} ${k.where} ORDER BY id ${k.order} LIMIT ?`)
+        .all(...params, ...k.params, k.limit) as TokenRow[];
+      return toPage(rows.map(toToken), page);
+    },
+    async revokeToken(id, now) {
+      return revokeOne.immediate(id, now);
+    },
+    async putAdminToken(t, setup) {
+      return putAdmin.immediate(t, setup);
     },
   };
 }

@@ -1,4 +1,8 @@
-/** The W3C trace context a message was published under, so its attempts join the trace. */
+/**
+ * The W3C trace context a message was published under, so its attempts join the trace (see
+ * src/observability/tracing.ts). NULL when tracing is off: nothing is stored then.
+ */
 export const messageTraceContext = `
-SELECT 1;
+ALTER TABLE messages ADD COLUMN trace_parent TEXT;
+ALTER TABLE messages ADD COLUMN trace_state TEXT;
 `;

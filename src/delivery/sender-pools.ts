@@ -1,0 +1,64 @@
+import type { Logger } from 'pino';
+import type { Dispatcher as HttpDispatcher } from 'undici';
+import type { Config } from '../config/load.ts';
+import { guardedConnectFor, type HostLookup, operationalConnectFor } from './guarded-connect.ts';
+import { createRefusalLog } from './refusal-log.ts';
+import { createSender, type Sender } from './sender.ts';
+
+/** Keep-alive connections per origin of the operational pool: one internal receiver. */
+const OPERATIONAL_CONNECTIONS = 8;
+
+/**
+ * One sender over two connection pools. Tenants' deliveries go through a pool whose every
+ * connection passes the SSRF guard without exemption; the deliveries of Herald's own
+ * operational-events endpoint (`pool: 'operational'`) go through a separate pool, the only one
+ * exempt for the operator's configured origin. Kept apart because undici pools connections by
+ * origin: with one pool, a tenant endpoint at that origin would ride the exemption and read the
+ * internal service's answers back from its attempt log.
+ */
+export function createSenderPools(pools: { tenant: Sender; operational: Sender }): Sender {
+  const { tenant, operational } = pools;
+  return {
+    send: (request) => (request.pool === 'operational' ? operational : tenant).send(request),
+    abortAll() {
+      tenant.abortAll();
+      operational.abortAll();
+    },
+    async close() {
+      await Promise.all([tenant.close(), operational.close()]);
+    },
+  };
+}
+
+/**
+ * The dispatcher's sender for this configuration. Refused connections are logged for the
+ * operator (see refusal-log.ts). An `httpDispatcher` (tests) replaces both pools and bypasses
+ * the guard.
+ */
+export function createDeliverySender(
+  config: Pick<
+    Config,
+    | 'allowNetworks'
+    | 'endpointHttpsOnly'
+    | 'deliveryTimeoutMs'
+    | 'endpointConcurrency'
+    | 'operationalWebhookUrl'
+  >,
+  options: { logger: Logger; lookup?: HostLookup | undefined; httpDispatcher?: HttpDispatcher },
+): Sender {
+  const onRefused = createRefusalLog(options.logger);
+  const tenant = createSender({
+    timeoutMs: config.deliveryTimeoutMs,
+    connectionsPerOrigin: Math.max(64, config.endpointConcurrency),
+    dispatcher: options.httpDispatcher,
+    connect: guardedConnectFor(config, options.lookup, onRefused),
+  });
+  if (config.operationalWebhookUrl === undefined) return tenant;
+  const operational = createSender({
+    timeoutMs: config.deliveryTimeoutMs,
+    connectionsPerOrigin: OPERATIONAL_CONNECTIONS,
+    dispatcher: options.httpDispatcher,
+    connect: operationalConnectFor(config, options.lookup, onRefused),
+  });
+  return createSenderPools({ tenant, operational });
+}
