@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { buildApi, type HeraldApp } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
@@ -123,8 +124,9 @@ export interface HeraldNode {
   /** Starts delivering and pruning (worker and all roles); a no-op for the `api` role. */
   start(): Promise<void>;
   /**
-   * Stops the API (if listening), drains in-flight deliveries up to the shutdown deadline, stops
-   * the pruner and closes the store. Safe to call more than once.
+   * Turns readiness to 503 for `shutdownDrainDelayMs` (if set) while still serving, then stops
+   * the API (if listening), drains in-flight deliveries up to the shutdown deadline, stops the
+   * pruner and closes the store. Safe to call more than once.
    */
   close(): Promise<void>;
 }
@@ -209,6 +211,12 @@ export async function assembleHerald(
       },
       close() {
         closing ??= (async () => {
+          if (app !== undefined && config.shutdownDrainDelayMs > 0) {
+            // Readiness answers 503 while requests are still served, so load balancers stop
+            // sending before the listener closes (and connections would be refused).
+            app.healthProbe.markShuttingDown();
+            await delay(config.shutdownDrainDelayMs);
+          }
           // Stop taking requests and drain deliveries at the same time; whatever a request still
           // in flight publishes is stored and goes out after the next start.
           await Promise.all([

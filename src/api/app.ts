@@ -82,7 +82,7 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
   await options.telemetry?.registerApi(app);
   const limiter = createRateLimiter(ctx.config, ctx.clock);
   registerAuth(app, ctx, limiter);
-  registerTokenRateLimit(app, limiter);
+  registerTokenRateLimit(app, limiter, { adminTokens: ctx.config.rateLimitAdminTokens });
   app.addHook('preValidation', refuseNulPathIds);
   registerIdempotency(app, ctx);
   await app.register(registerRoutes(ctx), { prefix: '/api/v1' });

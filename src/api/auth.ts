@@ -89,7 +89,8 @@ export function registerAuth(
     }
     const hash = hashToken(match[1]);
     // An address that spent its budget of failed attempts gets no more look-ups (guessing).
-    if (limiter !== null && tokens.get(hash) === undefined) limiter.checkAddress(request, hash);
+    const charged =
+      limiter !== null && tokens.get(hash) === undefined && limiter.takeForLookup(request, hash);
     const token = await lookUp(hash);
     const usable =
       token !== null &&
@@ -97,12 +98,14 @@ export function registerAuth(
       token.revokedAt === null &&
       (token.expiresAt === null || token.expiresAt > ctx.clock());
     if (!usable) {
-      limiter?.chargeAddress(request);
+      limiter?.tokenRefused(hash);
+      if (!charged) limiter?.chargeAddress(request);
       throw new HeraldError(
         'authentication_failed',
         'The bearer token is unknown, revoked or expired.',
       );
     }
+    if (charged) limiter?.refundAddress(request);
     limiter?.tokenAccepted(hash);
     if (token.kind === 'admin') {
       request.principal = { kind: 'admin', tokenId: token.id };

@@ -15,7 +15,7 @@ export const UNAUTHENTICATED_PER_SECOND = 10;
 export const UNAUTHENTICATED_BURST = 100;
 /** Keys remembered per kind (tokens, addresses); least recently used forgotten beyond. */
 const MAX_KEYS = 50_000;
-/** Hashes of tokens that authenticated in this process, remembered (LRU) for `checkAddress`. */
+/** Hashes of tokens that authenticated in this process, remembered (LRU) for `takeForLookup`. */
 const MAX_KNOWN_TOKENS = 10_000;
 
 /** A 429 `rate_limited`; the error handler adds its `Retry-After` header. */
@@ -35,13 +35,22 @@ export class RateLimitedError extends HeraldError {
  */
 export interface RateLimiter {
   /**
-   * Before a token not in the auth cache is looked up: 429 when this address has no budget
-   * left, unless the token authenticated here before (so clients sharing an address with a
-   * guesser, behind one proxy, keep working when their cached token lapses).
+   * Before a token not in the auth cache is looked up: takes one from this address's budget,
+   * or 429 when none is left, unless the token authenticated here before (so clients sharing an
+   * address with a guesser, behind one proxy, keep working when their cached token lapses).
+   * Taken before the look-up, not after, so concurrent guesses cannot all pass while the first
+   * look-ups are still running. True when it took one: `refundAddress` once the token is good.
    */
-  checkAddress(request: FastifyRequest, tokenHash: string): void;
-  /** A token authenticated: remember its hash for `checkAddress`. */
+  takeForLookup(request: FastifyRequest, tokenHash: string): boolean;
+  /** Gives back what `takeForLookup` took: the token was good, the request owes nothing. */
+  refundAddress(request: FastifyRequest): void;
+  /** A token authenticated: remember its hash for `takeForLookup`. */
   tokenAccepted(tokenHash: string): void;
+  /**
+   * A token turned out unusable (revoked, expired, unknown): forget it, so its next look-ups are
+   * paid from the address budget again instead of reading the database on every request.
+   */
+  tokenRefused(tokenHash: string): void;
   /** A request without a valid token: spends one from its address, or 429 when none is left. */
   chargeAddress(request: FastifyRequest): void;
   /** An authenticated request: spends one from its token, or 429 when none is left. */
@@ -77,10 +86,14 @@ export function createRateLimiter(
   }
 
   return {
-    checkAddress(request, tokenHash) {
-      if (known.has(tokenHash)) return;
-      const decision = addresses.peek(addressKey(request.ip), clock());
+    takeForLookup(request, tokenHash) {
+      if (known.has(tokenHash)) return false;
+      const decision = addresses.take(addressKey(request.ip), clock());
       if (!decision.ok) refuseAddress(decision.retryAfterSeconds);
+      return true;
+    },
+    refundAddress(request) {
+      addresses.give(addressKey(request.ip), clock());
     },
     tokenAccepted(tokenHash) {
       // Moved to the end: the map's order is the LRU order.
@@ -89,6 +102,9 @@ export function createRateLimiter(
         if (oldest.done !== true) known.delete(oldest.value);
       }
       known.set(tokenHash, true);
+    },
+    tokenRefused(tokenHash) {
+      known.delete(tokenHash);
     },
     chargeAddress(request) {
       const decision = addresses.take(addressKey(request.ip), clock());
@@ -120,15 +136,23 @@ export function addressKey(ip: string): string {
 }
 
 /**
- * Charges each authenticated request to its token. Registered after the auth hook (hooks run
- * in order), so `request.principal` is set; before body parsing, so a refused request costs
- * little.
+ * Charges each authenticated request to its token: application-scoped tokens always, admin
+ * tokens only with `adminTokens` (HERALD_RATE_LIMIT_ADMIN_TOKENS). Registered after the auth
+ * hook (hooks run in order), so `request.principal` is set; before body parsing, so a refused
+ * request costs little.
  */
-export function registerTokenRateLimit(app: FastifyInstance, limiter: RateLimiter | null): void {
+export function registerTokenRateLimit(
+  app: FastifyInstance,
+  limiter: RateLimiter | null,
+  options: { adminTokens: boolean },
+): void {
   if (limiter === null) return;
   app.addHook('onRequest', (request, _reply, done) => {
     try {
-      if (request.principal !== undefined) limiter.chargeToken(request.principal.tokenId);
+      const principal = request.principal;
+      if (principal !== undefined && (principal.kind === 'app' || options.adminTokens)) {
+        limiter.chargeToken(principal.tokenId);
+      }
       done();
     } catch (error) {
       done(error as Error);

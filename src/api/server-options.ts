@@ -132,7 +132,8 @@ function answerClientError(
     code = 'generic_error';
     body = clientErrorBody(code, 'The request is not valid HTTP/1.1.');
   }
-  this.log.debug({ err: error }, 'client error');
+  // Never the error itself: its `rawPacket` holds the request's bytes, `Authorization` too.
+  this.log.debug({ code: error.code, message: error.message }, 'client error');
   if (socket.writable) {
     const status = errorCodes[code].status;
     socket.write(

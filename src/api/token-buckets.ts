@@ -50,15 +50,13 @@ export class TokenBuckets {
   }
 
   /**
-   * Whether `key` has a token left, without taking it; when not, how long to wait. For a
-   * check that must not cost the client anything when it passes.
+   * Gives back one token `take` took, never beyond the burst: for a charge made up front that
+   * turned out not to be owed. A key forgotten since then is full already.
    */
-  peek(key: string, now: number): BucketDecision {
-    const bucket = this.#buckets.get(key);
-    if (bucket === undefined) return { ok: true };
-    const tokens = this.#tokensAt(bucket, now);
-    if (tokens >= 1) return { ok: true };
-    return { ok: false, retryAfterSeconds: this.#secondsUntilToken({ tokens, at: now }) };
+  give(key: string, now: number): void {
+    if (!this.#buckets.has(key)) return;
+    const bucket = this.#refilled(key, now);
+    bucket.tokens = Math.min(this.#options.burst, bucket.tokens + 1);
   }
 
   /** Keys remembered (for tests of the bound). */

@@ -33,6 +33,7 @@ export interface Config {
   readonly operationalWebhookUrl: string | undefined;
   readonly operationalWebhookSecret: string | undefined;
   readonly shutdownTimeoutMs: number;
+  readonly shutdownDrainDelayMs: number;
   readonly idempotencyTtlHours: number;
   /** Normalised CIDRs (`127.0.0.0/8`) exempt from the private-address refusal. */
   readonly allowNetworks: readonly string[];
@@ -41,6 +42,7 @@ export interface Config {
   readonly mainKeyPrevious: string | undefined;
   readonly rateLimitPerSecond: number;
   readonly rateLimitBurst: number;
+  readonly rateLimitAdminTokens: boolean;
   readonly requestTimeoutMs: number;
   readonly jsonMaxDepth: number;
   readonly circuitBreakerThreshold: number;

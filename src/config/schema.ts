@@ -167,6 +167,14 @@ export const settings = [
     doc: 'How many requests a token may make at once above its per-second rate before it is limited.',
   },
   {
+    key: 'rateLimitAdminTokens',
+    env: 'HERALD_RATE_LIMIT_ADMIN_TOKENS',
+    flag: '--rate-limit-admin-tokens',
+    type: { kind: 'boolean' },
+    default: false,
+    doc: "Whether admin tokens are rate limited too. Off by default: the rate limit protects Herald from tenants' application-scoped tokens, while admin tokens belong to the operator's own publishers, which may need to go faster than any tenant.",
+  },
+  {
     key: 'requestTimeoutMs',
     env: 'HERALD_REQUEST_TIMEOUT_MS',
     flag: '--request-timeout-ms',
@@ -357,6 +365,14 @@ export const settings = [
     type: { kind: 'integer', min: 0, max: 600000 },
     default: 10000,
     doc: 'On SIGTERM or SIGINT, how long to wait for in-flight deliveries before exiting. Deliveries still running then are retried after restart.',
+  },
+  {
+    key: 'shutdownDrainDelayMs',
+    env: 'HERALD_SHUTDOWN_DRAIN_DELAY_MS',
+    flag: '--shutdown-drain-delay-ms',
+    type: { kind: 'integer', min: 0, max: 60000 },
+    default: 0,
+    doc: "On SIGTERM or SIGINT, how long readiness (`/api/v1/health/ready`) answers 503 before the API listener closes, while requests are still served: load balancers see the node leave and stop sending it requests first. Set it above your load balancer's health-check interval times its unhealthy threshold. Deliveries go on meanwhile; `shutdownTimeoutMs` counts from the end of this delay.",
   },
   {
     key: 'idempotencyTtlHours',

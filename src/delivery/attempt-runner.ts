@@ -94,9 +94,10 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
       const attemptId = newId('atmpt');
       const startedAt = clock();
       const timestamp = Math.floor(startedAt / 1000);
+      let own: Record<string, string>;
       let headers: ReturnType<typeof deliveryHeaders>;
       try {
-        headers = deliveryHeaders(endpoint.headers, {
+        own = {
           'content-type': 'application/json',
           'user-agent': USER_AGENT,
           [headerNames.id]: message.id,
@@ -107,7 +108,8 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
             endpoint.retiredSecrets,
             startedAt,
           ),
-        });
+        };
+        headers = deliveryHeaders(endpoint.headers, own);
       } catch (error) {
         // Nothing was sent and no slot taken: the delivery stays claimed and is tried again
         // once its lease lapses, and the rest of the batch is not held up.
@@ -120,8 +122,12 @@ export function createAttemptRunner(deps: AttemptRunnerDeps): AttemptRunner {
           const observation = deps.observer.attemptStarting(claimed, attemptId);
           if (observation !== undefined) {
             observations.set(attemptId, observation);
-            // Herald's own headers (signature, identity) still win over an observer's.
-            if (observation.headers !== undefined) headers = { ...observation.headers, ...headers };
+            // An observer's headers (trace context) win over the endpoint's custom ones: a
+            // `traceparent` saved before the name was reserved must not break the trace. Herald's
+            // own headers (signature, identity) still win over both.
+            if (observation.headers !== undefined) {
+              headers = { ...headers, ...observation.headers, ...own };
+            }
           }
         } catch (error) {
           deps.onError(error);

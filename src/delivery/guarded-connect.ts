@@ -132,6 +132,23 @@ function refusal(hostname: string, literal: boolean): string {
 
 type ConnectSettings = Pick<Config, 'allowNetworks' | 'endpointHttpsOnly' | 'deliveryTimeoutMs'>;
 
+/** A guarded connector on Herald's settings, with `exemptOrigins` let through unchecked. */
+function connectorFor(
+  config: ConnectSettings,
+  lookup: HostLookup | undefined,
+  onRefused: ((refusal: Refusal) => void) | undefined,
+  exemptOrigins: readonly string[],
+): buildConnector.connector {
+  return createGuardedConnect({
+    policy: createNetworkPolicy(config.allowNetworks),
+    httpsOnly: config.endpointHttpsOnly,
+    lookup,
+    onRefused,
+    exemptOrigins,
+    connect: { timeout: config.deliveryTimeoutMs },
+  });
+}
+
 /**
  * The connector of the tenants' connection pool: every connection is checked, with no
  * exemption at all (not even for the operational webhook's origin, which tenants could
@@ -142,13 +159,7 @@ export function guardedConnectFor(
   lookup?: HostLookup,
   onRefused?: (refusal: Refusal) => void,
 ): buildConnector.connector {
-  return createGuardedConnect({
-    policy: createNetworkPolicy(config.allowNetworks),
-    httpsOnly: config.endpointHttpsOnly,
-    lookup,
-    onRefused,
-    connect: { timeout: config.deliveryTimeoutMs },
-  });
+  return connectorFor(config, lookup, onRefused, []);
 }
 
 /**
@@ -162,15 +173,6 @@ export function operationalConnectFor(
   lookup?: HostLookup,
   onRefused?: (refusal: Refusal) => void,
 ): buildConnector.connector {
-  return createGuardedConnect({
-    policy: createNetworkPolicy(config.allowNetworks),
-    httpsOnly: config.endpointHttpsOnly,
-    lookup,
-    onRefused,
-    exemptOrigins:
-      config.operationalWebhookUrl === undefined
-        ? []
-        : [new URL(config.operationalWebhookUrl).origin],
-    connect: { timeout: config.deliveryTimeoutMs },
-  });
+  const url = config.operationalWebhookUrl;
+  return connectorFor(config, lookup, onRefused, url === undefined ? [] : [new URL(url).origin]);
 }

@@ -34,8 +34,12 @@ export const REDACTED_PATHS: readonly string[] = [
 /** Token-shaped text: Herald's API tokens (`sk_`, `appsk_`) and signing secrets (`whsec_`). */
 const TOKEN_TEXT = /\b(sk|appsk|whsec)_[A-Za-z0-9+/=_-]{6,}/g;
 const BEARER_TEXT = /\b(Bearer|Basic)\s+[^\s"',]+/gi;
-/** The password of a URL's user info (`scheme://user:password@host`). */
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s/]*@/gi;
+/**
+ * The password of a URL's user info (`scheme://user:password@host`). The scheme is bounded
+ * (32 characters): unbounded, every word start of a long run like `a.a.a.` scanned to its end
+ * looking for `://`, quadratic time on text an attacker can put in a log line.
+ */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]{0,31}:\/\/[^:/@\s]*:)[^@\s/]*@/gi;
 
 /**
  * Hides secrets that ended up inside text (an error message quoting a URL or a header): the
@@ -48,15 +52,49 @@ export function scrubSecrets(text: string): string {
     .replace(URL_PASSWORD, `$1${CENSOR}@`);
 }
 
+/** Text fields of a serialized error that may quote a URL, a header or a token. */
+const ERROR_TEXT_FIELDS = new Set(['message', 'stack', 'detail']);
+/** How deep errors nested in errors are scrubbed (their serializer recurses without bound). */
+const MAX_ERROR_DEPTH = 4;
+
 function scrubError(error: unknown): unknown {
   const serialized = pino.stdSerializers.err(error as Error) as unknown;
   if (typeof serialized !== 'object' || serialized === null) return serialized;
-  const fields = serialized as Record<string, unknown>;
-  for (const key of ['message', 'stack', 'detail']) {
+  scrubErrorFields(serialized as Record<string, unknown>, 0);
+  return serialized;
+}
+
+/**
+ * Scrubs a serialized error in place: its text fields, the errors inside it (an
+ * AggregateError's `aggregateErrors`, properties holding errors), and raw bytes dropped
+ * (a Node HTTP parser error's `rawPacket` holds the request's headers, `Authorization` too).
+ */
+function scrubErrorFields(fields: Record<string, unknown>, depth: number): void {
+  for (const key of Object.keys(fields)) {
     const value = fields[key];
-    if (typeof value === 'string') fields[key] = scrubSecrets(value);
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+      delete fields[key];
+    } else if (typeof value === 'string') {
+      if (ERROR_TEXT_FIELDS.has(key)) fields[key] = scrubSecrets(value);
+    } else if (depth >= MAX_ERROR_DEPTH) {
+      // Deeper errors are left out rather than written unscrubbed.
+      if (key === 'aggregateErrors' || isSerializedError(value)) delete fields[key];
+    } else if (key === 'aggregateErrors' && Array.isArray(value)) {
+      for (const inner of value) {
+        if (isSerializedError(inner)) scrubErrorFields(inner, depth + 1);
+      }
+    } else if (isSerializedError(value)) {
+      scrubErrorFields(value, depth + 1);
+    }
   }
-  return fields;
+}
+
+function isSerializedError(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { message?: unknown }).message === 'string'
+  );
 }
 
 /**

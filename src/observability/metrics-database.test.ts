@@ -53,6 +53,30 @@ describe('database metrics', () => {
     assert.equal(found.has('herald_db_pool_waiting_requests'), false, 'no pool, no pool gauges');
   });
 
+  it('age the oldest due delivery at scrape time, also from a cached answer', async () => {
+    const registry = new Registry();
+    let calls = 0;
+    const clock = { now: NOW };
+    registerDatabaseMetrics({
+      registry,
+      store: {
+        async queueStats(): Promise<QueueStats> {
+          calls++;
+          return { due: 1, scheduled: 0, sending: 0, oldestDueAt: NOW - 10_000 };
+        },
+        endpointHealthStats: async () => healthy,
+      },
+      clock: () => clock.now,
+      logger: pino({ level: 'silent' }),
+      leaseMs: 60_000,
+      monotonicNow: () => 0, // the answer stays cached
+    });
+    assert.equal((await samples(registry)).get('herald_queue_oldest_due_age_seconds'), 10);
+    clock.now += 3_000;
+    assert.equal((await samples(registry)).get('herald_queue_oldest_due_age_seconds'), 13);
+    assert.equal(calls, 1, 'the second scrape used the cached answer');
+  });
+
   it('report the connection pool of a store that has one, at each scrape', async () => {
     const registry = new Registry();
     const pool = { total: 3, idle: 1, waiting: 0, max: 10 };

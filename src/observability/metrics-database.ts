@@ -14,6 +14,8 @@ export interface DatabaseMetricsDeps {
   logger: Logger;
   /** The claim lease (see `StatsStore.queueStats`). */
   leaseMs: number;
+  /** Monotonic milliseconds for the answers' cache (`performance.now`); for tests. */
+  monotonicNow?: (() => number) | undefined;
 }
 
 /**
@@ -29,16 +31,20 @@ export function registerDatabaseMetrics(deps: DatabaseMetricsDeps): void {
   const registers = [registry];
   registerPoolMetrics(registers, store);
   // Answers reused for 5 s at least, and 50 times as long as the query took (metrics-cache.ts).
-  const cache = { minTtlMs: 5000, costFactor: 50, timeoutMs: 5000 };
-  const queue = cachedQuery(() => {
-    const now = clock();
-    return store.queueStats(now, deps.leaseMs).then((stats) => ({ now, stats }));
-  }, cache);
+  const cache = {
+    minTtlMs: 5000,
+    costFactor: 50,
+    timeoutMs: 5000,
+    ...(deps.monotonicNow === undefined ? {} : { now: deps.monotonicNow }),
+  };
+  const queue = cachedQuery(() => store.queueStats(clock(), deps.leaseMs), cache);
   const endpoints = cachedQuery(
     () => store.endpointHealthStats(clock(), NAMED_FAILING_ENDPOINTS),
     cache,
   );
   const quiet = () => undefined;
+  const queueNow = () => queue.get().catch(quiet);
+  const endpointsNow = () => endpoints.get().catch(quiet);
 
   // Counted here rather than by the gauges: every metric of a scrape is collected at once, so
   // a count made by another metric's collect could miss this scrape. All of a scrape's
@@ -62,93 +68,112 @@ export function registerDatabaseMetrics(deps: DatabaseMetricsDeps): void {
       }
     },
   });
-  new Gauge({
-    name: 'herald_queue_deliveries',
-    help: 'Deliveries in the queue (the whole database), by state: due (waiting for a dispatcher, including claims whose lease ran out), scheduled (retries waiting for their time), sending (claimed, being attempted).',
-    labelNames: ['state'],
+  stateGauge(
     registers,
-    aggregator: 'max',
-    async collect() {
-      const answer = await queue.get().catch(quiet);
-      this.reset();
-      if (answer === undefined) return;
-      this.set({ state: 'due' }, answer.stats.due);
-      this.set({ state: 'scheduled' }, answer.stats.scheduled);
-      this.set({ state: 'sending' }, answer.stats.sending);
+    'herald_queue_deliveries',
+    'Deliveries in the queue (the whole database), by state: due (waiting for a dispatcher, including claims whose lease ran out), scheduled (retries waiting for their time), sending (claimed, being attempted).',
+    async () => {
+      const stats = await queueNow();
+      return stats && { due: stats.due, scheduled: stats.scheduled, sending: stats.sending };
     },
-  });
+  );
   new Gauge({
     name: 'herald_queue_oldest_due_age_seconds',
     help: 'How long the longest-waiting due delivery has been due (0 when nothing is due): grows when dispatchers fall behind or are not running.',
     registers,
     aggregator: 'max',
     async collect() {
-      const answer = await queue.get().catch(quiet);
-      if (answer === undefined) {
+      const stats = await queueNow();
+      if (stats === undefined) {
         // Without labels, reset() would report 0 ("nothing waits"); no sample is honest.
         this.remove();
         return;
       }
-      const { oldestDueAt } = answer.stats;
-      this.set(oldestDueAt === null ? 0 : Math.max(0, (answer.now - oldestDueAt) / 1000));
+      // Aged at scrape time, not query time: a cached answer's oldest delivery kept waiting.
+      const { oldestDueAt } = stats;
+      this.set(oldestDueAt === null ? 0 : Math.max(0, (clock() - oldestDueAt) / 1000));
     },
   });
 
+  stateGauge(
+    registers,
+    'herald_endpoints',
+    'Endpoints that are not healthy, by state: failing (enabled, deliveries exhausting their retries since `failingSince`) or disabled.',
+    async () => {
+      const stats = await endpointsNow();
+      return stats && { failing: stats.failing, disabled: stats.disabled };
+    },
+  );
+  endpointGauge(
+    registers,
+    'herald_endpoint_failing_since_timestamp_seconds',
+    `When each failing endpoint started failing (Unix time), for the ${NAMED_FAILING_ENDPOINTS} longest-failing ones only (herald_endpoints{state="failing"} counts them all).`,
+    async () =>
+      ((await endpointsNow())?.longestFailing ?? []).map((e) => ({
+        ...e,
+        value: e.failingSince / 1000,
+      })),
+  );
+
+  stateGauge(
+    registers,
+    'herald_endpoint_circuits',
+    'Enabled endpoints whose circuit breaker is not closed, by state: open (paused after failing repeatedly) or half_open (the pause is over, or one probe attempt is out).',
+    async () => {
+      const stats = await endpointsNow();
+      return stats && { open: stats.circuitsOpen, half_open: stats.circuitsHalfOpen };
+    },
+  );
+  endpointGauge(
+    registers,
+    'herald_endpoint_circuit_failures',
+    `Failed attempts in a row of each endpoint whose circuit is open or half-open, for the ${NAMED_FAILING_ENDPOINTS} with the most only (herald_endpoint_circuits counts them all).`,
+    async () =>
+      ((await endpointsNow())?.openCircuits ?? []).map((e) => ({ ...e, value: e.failures })),
+  );
+}
+
+/**
+ * A database-wide gauge by `state`, set from `read` at each scrape; no samples when `read` has
+ * no answer (its query failed), so a stale value never looks current.
+ */
+function stateGauge(
+  registers: Registry[],
+  name: string,
+  help: string,
+  read: () => Promise<Record<string, number> | undefined>,
+): void {
   new Gauge({
-    name: 'herald_endpoints',
-    help: 'Endpoints that are not healthy, by state: failing (enabled, deliveries exhausting their retries since `failingSince`) or disabled.',
+    name,
+    help,
     labelNames: ['state'],
     registers,
     aggregator: 'max',
     async collect() {
-      const stats = await endpoints.get().catch(quiet);
+      const values = await read();
       this.reset();
-      if (stats === undefined) return;
-      this.set({ state: 'failing' }, stats.failing);
-      this.set({ state: 'disabled' }, stats.disabled);
+      for (const [state, value] of Object.entries(values ?? {})) this.set({ state }, value);
     },
   });
-  new Gauge({
-    name: 'herald_endpoint_failing_since_timestamp_seconds',
-    help: `When each failing endpoint started failing (Unix time), for the ${NAMED_FAILING_ENDPOINTS} longest-failing ones only (herald_endpoints{state="failing"} counts them all).`,
-    labelNames: ['app_id', 'endpoint_id'],
-    registers,
-    aggregator: 'max',
-    async collect() {
-      const stats = await endpoints.get().catch(quiet);
-      this.reset();
-      for (const e of stats?.longestFailing ?? []) {
-        this.set({ app_id: e.appId, endpoint_id: e.endpointId }, e.failingSince / 1000);
-      }
-    },
-  });
+}
 
+/** A database-wide gauge naming a bounded list of endpoints, set from `read` at each scrape. */
+function endpointGauge(
+  registers: Registry[],
+  name: string,
+  help: string,
+  read: () => Promise<{ appId: string; endpointId: string; value: number }[]>,
+): void {
   new Gauge({
-    name: 'herald_endpoint_circuits',
-    help: 'Enabled endpoints whose circuit breaker is not closed, by state: open (paused after failing repeatedly) or half_open (the pause is over, or one probe attempt is out).',
-    labelNames: ['state'],
-    registers,
-    aggregator: 'max',
-    async collect() {
-      const stats = await endpoints.get().catch(quiet);
-      this.reset();
-      if (stats === undefined) return;
-      this.set({ state: 'open' }, stats.circuitsOpen);
-      this.set({ state: 'half_open' }, stats.circuitsHalfOpen);
-    },
-  });
-  new Gauge({
-    name: 'herald_endpoint_circuit_failures',
-    help: `Failed attempts in a row of each endpoint whose circuit is open or half-open, for the ${NAMED_FAILING_ENDPOINTS} with the most only (herald_endpoint_circuits counts them all).`,
+    name,
+    help,
     labelNames: ['app_id', 'endpoint_id'],
     registers,
     aggregator: 'max',
     async collect() {
-      const stats = await endpoints.get().catch(quiet);
+      const named = await read();
       this.reset();
-      for (const e of stats?.openCircuits ?? []) {
-        this.set({ app_id: e.appId, endpoint_id: e.endpointId }, e.failures);
-      }
+      for (const e of named) this.set({ app_id: e.appId, endpoint_id: e.endpointId }, e.value);
     },
   });
 }

@@ -5,6 +5,7 @@ import { type Config, claimLeaseMs } from '../config/load.ts';
 import { type Clock, systemClock } from '../core/clock.ts';
 import type { DeliveryObserver } from '../delivery/delivery-observer.ts';
 import type { Store } from '../store/store.ts';
+import { cachedQuery } from './metrics-cache.ts';
 import { joinGroupMetrics } from './metrics-cluster.ts';
 import { registerDatabaseMetrics } from './metrics-database.ts';
 import { createDeliveryMetrics } from './metrics-delivery.ts';
@@ -19,7 +20,10 @@ export interface NodeMetrics {
   registerApi(app: FastifyInstance): void;
   /** Adds only `GET /metrics` to `app` (the metrics listener of metrics-listener.ts). */
   registerRoute(app: FastifyInstance): void;
-  /** The exposition text: this node's metrics and the process's (or the whole group's). */
+  /**
+   * The exposition text: this node's metrics and the process's (or the whole group's), at most
+   * about a second old.
+   */
   render(): Promise<{ contentType: string; text: string }>;
 }
 
@@ -33,7 +37,17 @@ export interface NodeMetricsDeps {
    * whole group, aggregated by the primary (see metrics-cluster.ts).
    */
   group?: boolean | undefined;
+  /** Monotonic milliseconds for reusing rendered texts and query answers; for tests. */
+  monotonicNow?: (() => number) | undefined;
 }
+
+/**
+ * A rendered exposition is reused this long (or 10 times as long as it took to render), and
+ * scrapes arriving while one renders share it: `/metrics` may be open, and each render gathers
+ * every metric (in a `--workers N` group, from every process).
+ */
+const RENDER_REUSE_MS = 1_000;
+const RENDER_TIMEOUT_MS = 15_000;
 
 /**
  * Builds a node's metrics in a registry of its own (never prom-client's global one), so
@@ -49,16 +63,24 @@ export function createNodeMetrics(deps: NodeMetricsDeps): NodeMetrics {
     clock: deps.clock ?? systemClock,
     logger: deps.logger.child({ component: 'metrics' }),
     leaseMs: claimLeaseMs(config),
+    monotonicNow: deps.monotonicNow,
   });
   const registries = [registry, processMetrics()];
   const contentType = registry.contentType;
   const fetchGroup = deps.group === true ? joinGroupMetrics(registries) : undefined;
 
-  async function render(): Promise<{ contentType: string; text: string }> {
+  async function renderNow(): Promise<{ contentType: string; text: string }> {
     if (fetchGroup !== undefined) return { contentType, text: await fetchGroup() };
     const texts = await Promise.all(registries.map((r) => r.metrics()));
     return { contentType, text: texts.join('\n') };
   }
+  const rendered = cachedQuery(renderNow, {
+    minTtlMs: RENDER_REUSE_MS,
+    costFactor: 10,
+    timeoutMs: RENDER_TIMEOUT_MS,
+    ...(deps.monotonicNow === undefined ? {} : { now: deps.monotonicNow }),
+  });
+  const render = () => rendered.get();
 
   const registerRoute = (app: FastifyInstance) =>
     registerMetricsRoute(app, { token: config.metricsToken, render });

@@ -100,20 +100,23 @@ export function createApiSpans(tracer: Tracer): ApiSpans {
     // client left before the answer only loses its span (the WeakMap lets it go).
     register(app) {
       app.addHook('onRequest', (request, _reply, done) => {
-        // The route template, not the path: span names must not carry ids.
+        // The route template, not the path: span names must not carry ids. A request matching
+        // no route gets no span: such paths are never rate limited, and a flood of them would
+        // fill the span queue and crowd out the spans that matter.
         const route = request.routeOptions.url;
-        if (route !== undefined && PROBES.test(route)) {
+        if (route === undefined || PROBES.test(route)) {
           done();
           return;
         }
         const attributes: Record<string, string> = {
           'http.request.method': request.method,
+          // Bounded by the provider's attribute length limit (tracing-sdk.ts).
           'url.path': request.url.split('?', 1)[0] ?? '',
           'herald.request.id': String(request.id),
+          'http.route': route,
         };
-        if (route !== undefined) attributes['http.route'] = route;
         const span = tracer.startSpan(
-          route === undefined ? request.method : `${request.method} ${route}`,
+          `${request.method} ${route}`,
           { kind: SpanKind.SERVER, attributes },
           contextFromHeaders(request.headers),
         );

@@ -25,6 +25,11 @@ const EXPORT_TIMEOUT_MS = 5_000;
 const BATCH_EXPORT_TIMEOUT_MS = EXPORT_TIMEOUT_MS + 1_000;
 /** How long `close()` waits for the last spans to go out. */
 const CLOSE_TIMEOUT_MS = 5_000;
+/**
+ * Longest attribute value kept (longer ones are cut): a request path may be kilobytes long, and
+ * the span queue must hold many spans, not a few huge ones. The SDK's default is unbounded.
+ */
+export const ATTRIBUTE_VALUE_LENGTH_LIMIT = 256;
 
 /**
  * OpenTelemetry tracing to `url` (OTLP/HTTP, JSON). Loaded by `loadTracing` (tracing.ts) only
@@ -52,6 +57,7 @@ export function createTracing(url: string, deps: TracingDeps): Tracing {
         'service.instance.id': randomUUID(),
       }),
     ),
+    spanLimits: { attributeValueLengthLimit: ATTRIBUTE_VALUE_LENGTH_LIMIT },
     spanProcessors: [
       new BatchSpanProcessor(exporter, { exportTimeoutMillis: BATCH_EXPORT_TIMEOUT_MS }),
     ],

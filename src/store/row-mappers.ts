@@ -7,6 +7,7 @@ import type {
   TokenRecord,
   TriggerType,
 } from './records.ts';
+import type { NewToken } from './token-store.ts';
 
 /**
  * Rows that both backends return alike, with their mappers. These tables hold only text and
@@ -28,6 +29,20 @@ export interface TokenRow {
   name: string | null;
   origin: TokenOrigin;
   revoked_at: number | null;
+}
+
+/** The row of a token to insert: not revoked, with `NewToken`'s defaults (no name, origin `api`). */
+export function newTokenRow(t: NewToken): Omit<TokenRow, 'revoked_at'> {
+  return {
+    id: t.id,
+    kind: t.kind,
+    hash: t.hash,
+    app_id: t.appId,
+    created_at: t.createdAt,
+    expires_at: t.expiresAt,
+    name: t.name ?? null,
+    origin: t.origin ?? 'api',
+  };
 }
 
 export function toToken(row: TokenRow): TokenRecord {

@@ -1,3 +1,5 @@
+import { DeliveryStatus } from './records.ts';
+
 /**
  * What the Prometheus metrics read from the database at scrape time. Each call is one short,
  * read-only query served from existing indexes; the caller caches the answers for a few
@@ -38,6 +40,47 @@ export interface QueueStats {
   /** The due time of the longest-waiting due delivery; null when none is due. */
   oldestDueAt: number | null;
 }
+
+/** The predicate of the partial index `deliveries_due`: every queue count reads that index. */
+const QUEUED = `status IN (${DeliveryStatus.pending}, ${DeliveryStatus.sending})`;
+
+/** The row `queueCountsSql` reads. */
+export interface QueueCounts {
+  due: number;
+  later: number;
+  sending: number;
+  earliest: number | null;
+}
+
+/**
+ * The one statement of `queueStats`, alike on both backends but for the placeholders of the
+ * current time and the end of a lease from now (`$1` or `@now`, ...).
+ */
+export function queueCountsSql(now: string, leaseEnd: string): string {
+  return `SELECT
+       (SELECT count(*) FROM deliveries WHERE ${QUEUED} AND due_at <= ${now}) AS due,
+       (SELECT count(*) FROM deliveries WHERE ${QUEUED} AND due_at > ${now}) AS later,
+       (SELECT count(*) FROM deliveries WHERE ${QUEUED} AND due_at > ${now} AND due_at <= ${leaseEnd}
+          AND status = ${DeliveryStatus.sending}) AS sending,
+       (SELECT min(due_at) FROM deliveries WHERE ${QUEUED}) AS earliest`;
+}
+
+/**
+ * Queue figures from `queueCountsSql`'s row at `now`: deliveries due later but claimed are
+ * being sent, not scheduled.
+ */
+export function toQueueStats(row: QueueCounts | undefined, now: number): QueueStats {
+  const { due = 0, later = 0, sending = 0, earliest = null } = row ?? {};
+  return {
+    due,
+    scheduled: later - sending,
+    sending,
+    oldestDueAt: earliest !== null && earliest <= now ? earliest : null,
+  };
+}
+
+/** The counts of `EndpointHealthStats`, read in one statement. */
+export type EndpointCounts = Omit<EndpointHealthStats, 'longestFailing' | 'openCircuits'>;
 
 export interface EndpointHealthStats {
   /** Enabled endpoints whose deliveries have been exhausting their retries (`failingSince` set). */

@@ -30,6 +30,17 @@ export type AdminTokenSetupResult = 'stored' | 'present' | 'revoked';
  */
 export const LASTING_ADMIN_TOKEN_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * Whether the token already stored under HERALD_ADMIN_TOKEN's hash was revoked, in which case
+ * `putAdminToken` leaves it refused. An application's token there is a configuration error.
+ */
+export function isRevokedAdminToken(found: Pick<TokenRecord, 'kind' | 'revokedAt'>): boolean {
+  if (found.kind !== 'admin') {
+    throw new Error('HERALD_ADMIN_TOKEN holds an application-scoped token; choose another.');
+  }
+  return found.revokedAt !== null;
+}
+
 export type RevokeTokenResult =
   | { outcome: 'revoked'; token: TokenRecord }
   | { outcome: 'already_revoked'; token: TokenRecord }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { buildApi, type HeraldApp } from '../../src/api/app.ts';
 import { scrubSecrets } from '../../src/observability/logger.ts';
@@ -163,6 +165,57 @@ describe(`logs: request ids and secrets (${testBackend})`, () => {
   });
 });
 
+describe(`logs: errors (${testBackend})`, () => {
+  it('scrubs the errors inside an AggregateError and drops raw bytes', () => {
+    const logs = captureLogs('debug');
+    const inner = new Error(`connect failed: postgres://u:${DB_PASSWORD}@db/herald`);
+    logs.logger.error({ err: new AggregateError([inner, new Error(LEAKED_TOKEN)], 'all failed') });
+    const parse = Object.assign(new Error('Parse Error: Header overflow'), {
+      code: 'HPE_HEADER_OVERFLOW',
+      rawPacket: Buffer.from(`GET / HTTP/1.1\r\nAuthorization: Bearer ${GUESSED_TOKEN}\r\n`),
+      bytes: new Uint8Array([1, 2, 3]),
+    });
+    logs.logger.debug({ err: parse }, 'parse');
+    assertNoSecrets(logs);
+    const [aggregate, parsed] = logs.lines() as { err: Record<string, unknown> }[];
+    assert.match(JSON.stringify(aggregate?.err), /postgres:\/\/u:\[redacted\]@db/);
+    assert.equal((aggregate?.err.aggregateErrors as unknown[] | undefined)?.length, 2);
+    assert.equal(parsed?.err.code, 'HPE_HEADER_OVERFLOW');
+    assert.equal(parsed?.err.rawPacket, undefined);
+    assert.equal(parsed?.err.bytes, undefined);
+  });
+
+  it('logs a client error (bytes that are not valid HTTP) as its code and message only', async () => {
+    const api = await createTestApi();
+    const logs = captureLogs('debug');
+    const app = await buildApi(api.ctx, { logger: logs.logger });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as AddressInfo;
+      const head = `GET /api/v1/app HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${GUESSED_TOKEN}\r\n`;
+      await new Promise<void>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write(`${head}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+        });
+        socket.on('data', () => {});
+        socket.on('error', () => {});
+        socket.on('close', () => resolve());
+      });
+      const line = logs.lines().find((l) => l.msg === 'client error');
+      assert.ok(line !== undefined, logs.text());
+      const { level, time, pid, hostname, service, msg, ...fields } = line;
+      assert.deepEqual(fields, {
+        code: 'HPE_HEADER_OVERFLOW',
+        message: 'Parse Error: Header overflow',
+      });
+      assertNoSecrets(logs);
+    } finally {
+      await app.close();
+      await api.close();
+    }
+  });
+});
+
 describe(`logs: the access log's url (${testBackend})`, () => {
   it('writes the path without the query string, which may carry a token', async () => {
     const api = await createTestApi();
@@ -202,5 +255,16 @@ describe('scrubSecrets', () => {
       'sk_[redacted] appsk_[redacted] whsec_[redacted] Bearer [redacted] Basic [redacted] https://u:[redacted]@h/x',
     );
     assert.equal(scrubSecrets('desk_lamp task_queue'), 'desk_lamp task_queue');
+  });
+
+  it('takes linear time on text full of would-be URL schemes', () => {
+    for (const text of ['a.'.repeat(50_000), 'a-'.repeat(50_000), 'x://a:'.repeat(20_000)]) {
+      const started = performance.now();
+      scrubSecrets(text);
+      // A correctness bound, not a benchmark: quadratic time took seconds here.
+      const took = performance.now() - started;
+      assert.ok(took < 200, `${text.slice(0, 8)}...: ${took.toFixed(0)} ms`);
+    }
+    assert.equal(scrubSecrets('postgres+ssl://u:p@h'), 'postgres+ssl://u:[redacted]@h');
   });
 });

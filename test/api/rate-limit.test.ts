@@ -5,6 +5,7 @@ import { hashToken } from '../../src/core/tokens.ts';
 import { ADMIN_TOKEN, createTestApi, type TestApi } from '../helpers/api.ts';
 import { appScopedToken } from '../helpers/attempt-fixtures.ts';
 import { testBackend } from '../helpers/backend.ts';
+import { pollUntil } from '../helpers/poll-until.ts';
 
 /** A clock the test moves by hand, starting now (tokens' creation times are real). */
 function manualClock() {
@@ -29,8 +30,9 @@ describe(`API rate limits (${testBackend})`, () => {
     api = undefined;
   });
 
+  /** Most tests limit the admin token too, which they use for convenience. */
   async function start(env: Record<string, string>, clock = manualClock()) {
-    api = await createTestApi({ env, clock });
+    api = await createTestApi({ env: { HERALD_RATE_LIMIT_ADMIN_TOKENS: 'true', ...env }, clock });
     return { api, clock };
   }
 
@@ -58,6 +60,25 @@ describe(`API rate limits (${testBackend})`, () => {
     assert.deepEqual(await burst(t, 2), [200, 429]);
     clock.now += 10_000; // refilled, but never beyond the burst
     assert.deepEqual(await burst(t, 6), [200, 200, 200, 200, 200, 429]);
+  });
+
+  it('limits application-scoped tokens but not admin tokens by default', async () => {
+    const { api: t } = await start({
+      HERALD_RATE_LIMIT_PER_SECOND: '1',
+      HERALD_RATE_LIMIT_BURST: '2',
+      HERALD_RATE_LIMIT_ADMIN_TOKENS: 'false',
+    });
+    const created = await t.request('POST', '/api/v1/app', { name: 'Scoped' });
+    assert.equal(created.statusCode, 201, created.body);
+    const appId = (created.json() as { id: string }).id;
+    assert.deepEqual(await burst(t, 5), [200, 200, 200, 200, 200], 'admin: not limited');
+    const scoped = await appScopedToken(t.store, appId);
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await t.request('GET', `/api/v1/app/${appId}`, undefined, { token: scoped });
+      statuses.push(res.statusCode);
+    }
+    assert.deepEqual(statuses, [200, 200, 429], 'application-scoped: limited');
   });
 
   it('counts each token on its own', async () => {
@@ -137,6 +158,63 @@ describe(`API rate limits (${testBackend})`, () => {
     assert.equal(elsewhere.statusCode, 401, elsewhere.body);
     clock.now += 100; // 10 per second: one more guess
     assert.deepEqual(await burst(t, 2, 'sk_guess_dddddddddddd'), [401, 429]);
+  });
+
+  it('caps token look-ups per address while earlier look-ups are still running', async () => {
+    const { api: t } = await start({ HERALD_RATE_LIMIT_BURST: '5' });
+    let lookups = 0;
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const findTokenByHash = t.store.findTokenByHash.bind(t.store);
+    t.store.findTokenByHash = async (hash) => {
+      lookups++;
+      await gate; // every look-up stays in flight until all requests were decided
+      return findTokenByHash(hash);
+    };
+    let answered = 0;
+    const guesses = Array.from({ length: 40 }, (_, i) =>
+      t
+        .request('GET', '/api/v1/app', undefined, { token: `sk_guess_concurrent_${i}` })
+        .then((res) => {
+          answered++;
+          return res.statusCode;
+        }),
+    );
+    // Each guess is either refused or waiting in its look-up.
+    await pollUntil(() => answered + lookups >= 40, {
+      timeoutMs: 10_000,
+      intervalMs: 5,
+      describe: () => `${answered} answered, ${lookups} look-ups`,
+    });
+    release();
+    const statuses = await Promise.all(guesses);
+    assert.equal(lookups, 5, 'only the address budget of guesses reaches the database');
+    assert.equal(statuses.filter((s) => s === 401).length, 5);
+    assert.equal(statuses.filter((s) => s === 429).length, 35);
+  });
+
+  it('sends a known token that got revoked through the address budget again', async () => {
+    const { api: t } = await start({ HERALD_RATE_LIMIT_BURST: '5' });
+    const appId = (await t.request('POST', '/api/v1/app', { name: 'x' })).json().id as string;
+    const scoped = await appScopedToken(t.store, appId);
+    const own = () => t.request('GET', `/api/v1/app/${appId}`, undefined, { token: scoped });
+    assert.equal((await own()).statusCode, 200, 'known to this process now');
+    const listed = await t.request('GET', `/api/v1/auth/token?app_id=${appId}`);
+    const tokenId = (listed.json() as { data: { id: string }[] }).data[0]?.id;
+    const revoked = await t.request('DELETE', `/api/v1/auth/token/${tokenId}`);
+    assert.equal(revoked.statusCode, 204, revoked.body);
+    let lookups = 0;
+    const findTokenByHash = t.store.findTokenByHash.bind(t.store);
+    t.store.findTokenByHash = (hash) => {
+      lookups++;
+      return findTokenByHash(hash);
+    };
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await own()).statusCode);
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429, 429, 429, 429]);
+    assert.equal(lookups, 5, 'refused from the address budget, without a look-up');
   });
 
   it('never limits health, readiness, liveness or the OpenAPI document', async () => {

@@ -1,10 +1,8 @@
 // `herald prune` as a user runs it: a real process on a real database, seeded through the store
 // with records made long ago (the command uses the real clock), then read back.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createRecordBuilders, RECORD_TIME } from '../../src/store/contract/record-builders.ts';
 import { DeliveryStatus, type MessageRecord } from '../../src/store/records.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
@@ -15,39 +13,18 @@ import {
   POSTGRES_TEST_URL,
   uniqueSchema,
 } from '../helpers/backend.ts';
-import { heraldEnv, makeTempDir } from '../helpers/herald-process.ts';
+import {
+  type HeraldRun,
+  heraldEnv,
+  makeTempDir,
+  runHeraldCommand,
+} from '../helpers/herald-process.ts';
 
-const HERALD_BIN = fileURLToPath(new URL('../../bin/herald.js', import.meta.url));
 const DAY = 86_400_000;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `herald prune <args>` to its end (killed if it takes more than 30 s). */
-function prune(env: NodeJS.ProcessEnv, args: readonly string[] = []): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HERALD_BIN, 'prune', ...args], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`herald prune did not exit within 30 s\n${stdout}\n${stderr}`));
-    }, 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const prune = (env: NodeJS.ProcessEnv, args: readonly string[] = []) =>
+  runHeraldCommand(['prune', ...args], env);
 
 /**
  * An application with one endpoint, and:
@@ -132,7 +109,7 @@ async function assertPruned(store: Store, s: Seeded) {
   assert.equal(await keyKept(store, 'fresh-key'), true);
 }
 
-function assertSummary(run: Run) {
+function assertSummary(run: HeraldRun) {
   assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
   // Payloads of done and shortLived (not retrying's: still being retried); done; retrying's attempt.
   assert.match(run.stdout, /payloads expired:\s+2\n/);

@@ -1,11 +1,9 @@
 // `herald rotate-key` as an operator runs it, on SQLite and on PostgreSQL: a database from before
 // encryption gets encrypted, key A is replaced by key B, and the data then reads without A.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   clearTextBox,
   createSecretBox,
@@ -21,38 +19,10 @@ import type { EndpointRecord } from '../../src/store/records.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { describePostgres, POSTGRES_TEST_URL, uniqueSchema } from '../helpers/backend.ts';
-import { heraldEnv, makeTempDir } from '../helpers/herald-process.ts';
-
-const HERALD_BIN = fileURLToPath(new URL('../../bin/herald.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { heraldEnv, makeTempDir, runHeraldCommand } from '../helpers/herald-process.ts';
 
 /** Runs `herald rotate-key` to its end (killed if it takes more than 30 s). */
-function rotateKey(env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HERALD_BIN, 'rotate-key'], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`herald rotate-key did not exit within 30 s\n${stdout}\n${stderr}`));
-    }, 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const rotateKey = (env: NodeJS.ProcessEnv) => runHeraldCommand(['rotate-key'], env);
 
 /** One database, opened by the test with any box, and the environment naming it. */
 interface TestDatabase {

@@ -1,7 +1,12 @@
+import { after, afterEach } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { AttemptRecord, DeliveryRecord, EndpointRecord } from '../../src/store/records.ts';
-import type { ChaosReceiver } from '../helpers/chaos-receivers.ts';
+import {
+  type ChaosReceiver,
+  type Misbehaviour,
+  startChaosReceiver,
+} from '../helpers/chaos-receivers.ts';
 import {
   type Harness,
   type HarnessOptions,
@@ -35,6 +40,41 @@ export function chaosEnv(extra: Record<string, string> = {}): Record<string, str
 /** A harness not started yet (seed first, then `dispatcher.start()`), on the chaos settings. */
 export function startChaosHarness(options: HarnessOptions = {}): Promise<Harness> {
   return startHarness({ start: false, ...options, env: chaosEnv(options.env) });
+}
+
+/** What a chaos suite starts through `useChaosSuite()`, closed for it by the suite's hooks. */
+export interface ChaosSuite {
+  /** A chaos harness (see `startChaosHarness`), closed after the current test. */
+  harness(options?: HarnessOptions): Promise<Harness>;
+  /** A chaos receiver behaving as `how`, closed after the suite. */
+  receiver(how: Misbehaviour): Promise<ChaosReceiver>;
+}
+
+/**
+ * Call inside a `describe`: registers the hooks that close each test's harness after it and
+ * every receiver after the suite, so a failing test leaves nothing open.
+ */
+export function useChaosSuite(): ChaosSuite {
+  const receivers: ChaosReceiver[] = [];
+  let current: Harness | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  after(async () => {
+    await Promise.all(receivers.map((r) => r.close()));
+  });
+  return {
+    async harness(options) {
+      current = await startChaosHarness(options);
+      return current;
+    },
+    async receiver(how) {
+      const started = await startChaosReceiver(how);
+      receivers.push(started);
+      return started;
+    },
+  };
 }
 
 /** An endpoint at `receiver` receiving the messages of event type `name` only. */

@@ -1,22 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RESPONSE_BODY_LIMIT } from '../../src/delivery/sender.ts';
 import { DeliveryStatus, type EndpointRecord } from '../../src/store/records.ts';
-import {
-  type ChaosReceiver,
-  type Misbehaviour,
-  startChaosReceiver,
-} from '../helpers/chaos-receivers.ts';
+import type { ChaosReceiver, Misbehaviour } from '../helpers/chaos-receivers.ts';
 import { pollUntil } from '../helpers/poll-until.ts';
 import {
   chaosEndpoint,
   collectGarbage,
   publishMany,
-  startChaosHarness,
   storedAttempts,
+  useChaosSuite,
   waitForAttempts,
 } from './chaos-harness.ts';
-import type { Harness } from './fixtures.ts';
 
 const MB = 1024 * 1024;
 /** Attempts per receiver in the measured run (three receivers: over 200 attempts in all). */
@@ -42,23 +37,14 @@ function memory(collect = true): { heapAndBuffers: number; rss: number } {
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
 
 describe('chaos: receivers answering with huge bodies and header blocks', () => {
-  const receivers: ChaosReceiver[] = [];
-  let current: Harness | undefined;
-  afterEach(async () => {
-    await current?.close();
-    current = undefined;
-  });
-  after(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
-  });
+  const { harness, receiver } = useChaosSuite();
 
   it('keeps memory bounded over 200 attempts, reading and storing only 20 KB of each answer', async () => {
     // Not a test of timeouts: a longer one, since streaming receivers in this very process on a
     // loaded machine can hold the headers back for a few hundred ms.
-    const h = await startChaosHarness({
+    const h = await harness({
       env: { HERALD_ENDPOINT_CONCURRENCY: '16', HERALD_DELIVERY_TIMEOUT_MS: '5000' },
     });
-    current = h;
     const kinds: Misbehaviour[] = [
       { kind: 'huge-body', bytes: null },
       { kind: 'huge-body', bytes: 256 * MB },
@@ -66,8 +52,7 @@ describe('chaos: receivers answering with huge bodies and header blocks', () => 
     ];
     const cases: { how: Misbehaviour; r: ChaosReceiver; endpoint: EndpointRecord }[] = [];
     for (const [i, how] of kinds.entries()) {
-      const r = await startChaosReceiver(how);
-      receivers.push(r);
+      const r = await receiver(how);
       cases.push({ how, r, endpoint: await chaosEndpoint(h, r, `huge.${i}`) });
     }
     const endpoints = cases.map((c) => c.endpoint);

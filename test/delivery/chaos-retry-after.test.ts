@@ -1,45 +1,27 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DeliveryStatus } from '../../src/store/records.ts';
-import {
-  type ChaosReceiver,
-  type Misbehaviour,
-  startChaosReceiver,
-} from '../helpers/chaos-receivers.ts';
+import type { ChaosReceiver } from '../helpers/chaos-receivers.ts';
 import {
   chaosEndpoint,
   publishMany,
   recordedAttempts,
-  startChaosHarness,
+  useChaosSuite,
   waitForAttempts,
 } from './chaos-harness.ts';
-import { deliveriesOf, type Harness } from './fixtures.ts';
+import { deliveriesOf } from './fixtures.ts';
 
 /** Retry-After values are clamped to this many seconds. */
 const MAX_SECONDS = 3;
 
 describe('chaos: receivers that answer 429 or 503 with Retry-After', () => {
-  const receivers: ChaosReceiver[] = [];
-  let current: Harness | undefined;
-  afterEach(async () => {
-    await current?.close();
-    current = undefined;
-  });
-  after(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
-  });
-  async function receiver(how: Misbehaviour): Promise<ChaosReceiver> {
-    const started = await startChaosReceiver(how);
-    receivers.push(started);
-    return started;
-  }
+  const { harness, receiver } = useChaosSuite();
 
   it('waits at least Retry-After (seconds or HTTP date) before the next attempt, capped by retryAfterMaxSeconds', async () => {
     // The schedule alone would retry at once: any wait comes from Retry-After.
-    const h = await startChaosHarness({
+    const h = await harness({
       env: { HERALD_RETRY_SCHEDULE: '0,0', HERALD_RETRY_AFTER_MAX_SECONDS: String(MAX_SECONDS) },
     });
-    current = h;
     const seconds = await receiver({
       kind: 'answer',
       status: 429,

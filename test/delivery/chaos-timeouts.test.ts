@@ -1,44 +1,26 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DeliveryStatus } from '../../src/store/records.ts';
-import {
-  type ChaosReceiver,
-  type Misbehaviour,
-  startChaosReceiver,
-} from '../helpers/chaos-receivers.ts';
+import type { Misbehaviour } from '../helpers/chaos-receivers.ts';
 import { pollUntil } from '../helpers/poll-until.ts';
 import {
   CHAOS_TIMEOUT_MS,
   chaosEndpoint,
   publishMany,
-  startChaosHarness,
   storedAttempts,
   TIMEOUT_MARGIN_MS,
+  useChaosSuite,
   waitForAttempts,
 } from './chaos-harness.ts';
-import { deliveriesOf, type Harness } from './fixtures.ts';
+import { deliveriesOf } from './fixtures.ts';
 
 describe('chaos: receivers that stall, reset or overflow', () => {
-  const receivers: ChaosReceiver[] = [];
-  let current: Harness | undefined;
-  afterEach(async () => {
-    await current?.close();
-    current = undefined;
-  });
-  after(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
-  });
-  async function receiver(how: Misbehaviour): Promise<ChaosReceiver> {
-    const started = await startChaosReceiver(how);
-    receivers.push(started);
-    return started;
-  }
+  const { harness, receiver } = useChaosSuite();
 
   it('ends every attempt against a hung or trickling receiver as a timeout, on time, and closes its connection', async () => {
     // Each endpoint gets more messages than it has slots: the later attempts start while the
     // first ones hang, and must get a whole deadline of their own, no more.
-    const h = await startChaosHarness({ env: { HERALD_ENDPOINT_CONCURRENCY: '3' } });
-    current = h;
+    const h = await harness({ env: { HERALD_ENDPOINT_CONCURRENCY: '3' } });
     const kinds: Misbehaviour[] = [
       { kind: 'hang' },
       { kind: 'slow-headers', everyMs: 100 },
@@ -90,8 +72,7 @@ describe('chaos: receivers that stall, reset or overflow', () => {
   });
 
   it('fails resets, a close mid-body and an oversized header block at once, naming the cause', async () => {
-    const h = await startChaosHarness();
-    current = h;
+    const h = await harness();
     const cases: { how: Misbehaviour; response: RegExp }[] = [
       { how: { kind: 'reset-before-headers' }, response: /^Request failed \(ECONNRESET\)/ },
       {
@@ -145,7 +126,7 @@ describe('chaos: receivers that stall, reset or overflow', () => {
   it('times out an attempt whose host name never resolves, and frees its slot for the next', async () => {
     // The SSRF guard resolves names itself before connecting: a DNS server that never answers
     // keeps undici waiting for a connection, past any timeout of its own.
-    const h = await startChaosHarness({
+    const h = await harness({
       env: { HERALD_ENDPOINT_CONCURRENCY: '2' },
       deps: {
         lookup: (host) =>
@@ -154,7 +135,6 @@ describe('chaos: receivers that stall, reset or overflow', () => {
             : Promise.resolve(['127.0.0.1']),
       },
     });
-    current = h;
     // Twice as many messages as slots: the second pair starts only once the first pair's
     // attempts have ended and given their slots back.
     const endpoint = await chaosEndpoint(h, { url: 'http://unanswered.test:9/chaos' }, 'dns');

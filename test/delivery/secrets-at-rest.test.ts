@@ -3,31 +3,18 @@
 // deliveries back (never sent unsigned, never dropped) until it can be read.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import pino from 'pino';
 import { Webhook as SvixWebhook } from 'svix';
 import { createSecretBox, isSealedSecret, mainKeyId } from '../../src/core/secret-box.ts';
 import { rawQuery } from '../../src/store/contract/support.ts';
 import { secretContext } from '../../src/store/endpoint-secret-columns.ts';
 import { DeliveryStatus } from '../../src/store/records.ts';
+import { captureLogs } from '../helpers/log-capture.ts';
 import { pollUntil } from '../helpers/poll-until.ts';
 import { deliveriesOf, dispatcherSuite, manualClock, publish, seedEndpoint } from './fixtures.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const PREVIOUS = 'whsec_cHJldmlvdXMgc2VjcmV0IG9mIHRoZSBlbmRwb2ludA==';
-
-/** A pino logger whose lines are kept for the test to read. */
-function capturingLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'error' }, stream), lines };
-}
 
 describe('dispatcher: endpoint secrets encrypted at rest', () => {
   const suite = dispatcherSuite();
@@ -62,11 +49,11 @@ describe('dispatcher: endpoint secrets encrypted at rest', () => {
   it('holds back deliveries whose secret it cannot decrypt, and sends them once it can', async () => {
     // Real time, so the signature's timestamp is within the verifier's tolerance.
     const clock = manualClock(Date.now());
-    const { logger, lines } = capturingLogger();
+    const logs = captureLogs('error');
     const h = await suite.start({
       clock,
       secretBox: createSecretBox({ current: keyA }),
-      deps: { logger },
+      deps: { logger: logs.logger },
     });
     const readable = await seedEndpoint(h.store, h.seeded, h.receiver.endpoint('/readable'));
     const locked = await seedEndpoint(h.store, h.seeded, h.receiver.endpoint('/locked'), {
@@ -89,9 +76,9 @@ describe('dispatcher: endpoint secrets encrypted at rest', () => {
         (d) => d.endpointId === readable.id && d.status === DeliveryStatus.success,
       ),
     );
-    await pollUntil(() => lines.some((line) => line.includes(mainKeyId(keyC))), {
+    await pollUntil(() => logs.text().includes(mainKeyId(keyC)), {
       timeoutMs: 10_000,
-      describe: () => `no log line names key ${mainKeyId(keyC)}: ${lines.join('')}`,
+      describe: () => `no log line names key ${mainKeyId(keyC)}: ${logs.text()}`,
     });
     assert.equal(h.receiver.requestsTo('/locked').length, 0, 'nothing sent unsigned');
     const held = (await deliveriesOf(h.store, message.id)).find((d) => d.endpointId === locked.id);

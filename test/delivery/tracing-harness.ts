@@ -15,7 +15,7 @@ import {
   startOtlpReceiver,
 } from '../helpers/otlp-receiver.ts';
 import { pollUntil } from '../helpers/poll-until.ts';
-import { startReceiver, type TestReceiver } from '../helpers/receiver.ts';
+import { type ReceivedRequest, startReceiver, type TestReceiver } from '../helpers/receiver.ts';
 
 const TOKEN = 'sk_tracing_admin_token';
 export const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -61,6 +61,16 @@ export interface TracingSuite {
   ): Promise<{ appId: string; endpointId: string }>;
   /** Publishes `order.paid` over the API with `headers`; resolves to the message id. */
   publish(node: HeraldNode, appId: string, headers: Record<string, string>): Promise<string>;
+  /**
+   * Publishes as `publish` does, then waits for the receiver to get the delivery at `path` (the
+   * endpoint's path): the message id and the request as the receiver read it.
+   */
+  publishAndReceive(
+    node: HeraldNode,
+    appId: string,
+    path: string,
+    headers: Record<string, string>,
+  ): Promise<{ msgId: string; delivery: ReceivedRequest }>;
   /** The same, with `fields` added to the body; resolves to the API's status code. */
   publishStatus(
     node: HeraldNode,
@@ -162,6 +172,12 @@ export function tracingSuite(): TracingSuite {
       const res = await call(node, `/api/v1/app/${appId}/msg`, body, headers);
       assert.equal(res.status, 202, JSON.stringify(res.body));
       return String(res.body.id);
+    },
+    async publishAndReceive(node, appId, path, headers) {
+      const msgId = await suite.publish(node, appId, headers);
+      const [delivery] = await suite.receiver.waitForRequests(1, { path, timeoutMs: 15_000 });
+      assert.ok(delivery, `a delivery at ${path}`);
+      return { msgId, delivery };
     },
     async publishStatus(node, appId, headers, fields) {
       const body = { eventType: 'order.paid', payload: { orderId: 7 }, ...fields };

@@ -24,17 +24,13 @@ describe(`tracing with OpenTelemetry (${testBackend})`, () => {
   it('continues the caller trace: request, publish and attempt spans, and the receiver header', async () => {
     const node = await suite.startNode({ traced: true, serviceName: 'herald-traced' });
     const { appId, endpointId } = await suite.endpointAt(node, '/traced');
-    const msgId = await suite.publish(node, appId, {
+    const { msgId, delivery } = await suite.publishAndReceive(node, appId, '/traced', {
       traceparent: CALLER_TRACEPARENT,
       tracestate: 'vendor=abc',
     });
-    const [delivery] = await suite.receiver.waitForRequests(1, {
-      path: '/traced',
-      timeoutMs: 15_000,
-    });
-    const sent = parseTraceparent(delivery?.headers.traceparent);
+    const sent = parseTraceparent(delivery.headers.traceparent);
     assert.equal(sent.traceId, CALLER_TRACE, 'the delivery continues the caller trace');
-    assert.equal(delivery?.headers.tracestate, 'vendor=abc', 'tracestate travels along');
+    assert.equal(delivery.headers.tracestate, 'vendor=abc', 'tracestate travels along');
     await suite.deliveredOk(msgId);
     const stored = await suite.store.getMessage(appId, msgId);
     await node.close(); // flushes the spans
@@ -77,6 +73,23 @@ describe(`tracing with OpenTelemetry (${testBackend})`, () => {
     assert.equal(attempt.attributes['http.response.status_code'], 200);
     assert.equal(attempt.attributes['herald.attempt.outcome'], 'success');
     assert.equal(attempt.statusCode, 1, 'status OK');
+  });
+
+  it("never puts the endpoint URL's path or query on the attempt span", async () => {
+    const node = await suite.startNode({ traced: true });
+    const { appId } = await suite.endpointAt(node, '/private-segment?signature=hunter2');
+    const msgId = await suite.publish(node, appId, { traceparent: CALLER_TRACEPARENT });
+    await suite.deliveredOk(msgId);
+    await node.close();
+    const attempt = only(
+      suite.spansOf(CALLER_TRACE).filter((s) => s.kind === SpanKindCode.client),
+      'attempt',
+    );
+    assert.equal(attempt.attributes['server.address'], '127.0.0.1');
+    const exported = JSON.stringify(attempt);
+    for (const part of ['private-segment', 'signature', 'hunter2']) {
+      assert.ok(!exported.includes(part), `${part} leaked into the attempt span: ${exported}`);
+    }
   });
 
   it('gives each attempt a span of its own in the trace: a failure then a success', async () => {

@@ -95,6 +95,46 @@ export function heraldEnv(
   };
 }
 
+/** How a Herald command that ends by itself ended, and what it printed. */
+export interface HeraldRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node bin/herald.js <args>` (a command that ends by itself: `prune`, `rotate-key`) to
+ * its end; kills it and rejects if it has not exited within `timeoutMs`.
+ */
+export function runHeraldCommand(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 30_000,
+): Promise<HeraldRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [HERALD_BIN, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      const limit = `${timeoutMs / 1000} s`;
+      reject(
+        new Error(`herald ${args.join(' ')} did not exit within ${limit}\n${stdout}\n${stderr}`),
+      );
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 /**
  * Starts `node bin/herald.js serve` and resolves once its banner names the address it listens
  * on. Rejects (and kills the child) if it exits first or the banner does not come in time.

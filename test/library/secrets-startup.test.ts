@@ -4,9 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import pino from 'pino';
 import { banner } from '../../src/cli/banner.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { mainKeyId } from '../../src/core/secret-box.ts';
@@ -14,29 +12,25 @@ import { createHerald, type HeraldOptions } from '../../src/index.ts';
 import { dropPostgresSchema, openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { describePostgres, POSTGRES_TEST_URL, uniqueSchema } from '../helpers/backend.ts';
 import { makeTempDir } from '../helpers/herald-process.ts';
-
-/** A pino logger whose lines are kept. */
-function capturingLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'warn' }, stream), lines };
-}
+import { captureLogs } from '../helpers/log-capture.ts';
 
 const base64 = (key: Buffer) => key.toString('base64');
 
 /** Starts (and closes) a Herald on `settings`; resolves to its warnings. */
 async function startOnce(settings: HeraldOptions): Promise<string[]> {
-  const { logger, lines } = capturingLogger();
-  const herald = await createHerald({ adminToken: 'sk_startup_test', ...settings, logger });
+  const logs = captureLogs('warn');
+  const herald = await createHerald({
+    adminToken: 'sk_startup_test',
+    ...settings,
+    logger: logs.logger,
+  });
   // Starting the dispatcher writes the operational endpoint, when one is configured.
   await herald.start();
   await herald.close();
-  return lines.filter((line) => line.includes('"level":40'));
+  return logs
+    .lines()
+    .filter((line) => line.level === 40)
+    .map((line) => String(line.msg));
 }
 
 async function startupScenario(database: HeraldOptions) {

@@ -3,13 +3,12 @@
 // connection reaches; and an api node on its API port.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { after, before, it } from 'node:test';
-import pg from 'pg';
-import { describePostgres, POSTGRES_TEST_URL, uniqueSchema } from '../helpers/backend.ts';
-import { type HeraldProcess, startHeraldProcess } from '../helpers/herald-process.ts';
+import { it } from 'node:test';
+import { describePostgres } from '../helpers/backend.ts';
+import type { HeraldProcess } from '../helpers/herald-process.ts';
 import { parseMetrics } from '../helpers/metrics.ts';
 import { pollUntil } from '../helpers/poll-until.ts';
-import { startReceiver, type TestReceiver } from '../helpers/receiver.ts';
+import { postgresProcessSuite } from '../helpers/postgres-process-suite.ts';
 import { expectStatus, HeraldClient } from './api-client.ts';
 
 /** One GET on a connection of its own, so a `--workers` group may hand it to any process. */
@@ -41,29 +40,8 @@ async function outputMatch(herald: HeraldProcess, pattern: RegExp): Promise<RegE
 }
 
 describePostgres('metrics of herald serve processes (PostgreSQL)', () => {
-  const schema = uniqueSchema('metrics');
-  const env = { HERALD_POSTGRES_SCHEMA: schema, HERALD_POSTGRES_POOL_SIZE: '4' };
-  let receiver: TestReceiver;
-  const started: HeraldProcess[] = [];
-
-  async function start(args: string[]): Promise<HeraldProcess> {
-    const herald = await startHeraldProcess({ databaseUrl: POSTGRES_TEST_URL, env, args });
-    started.push(herald);
-    return herald;
-  }
-
-  before(async () => {
-    receiver = await startReceiver();
-  });
-
-  after(async () => {
-    await Promise.all(started.map((h) => h.stop(5000)));
-    await receiver?.close();
-    const client = new pg.Client({ connectionString: POSTGRES_TEST_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.end();
-  });
+  const suite = postgresProcessSuite('metrics');
+  const { start } = suite;
 
   it('a --role worker --workers 2 group answers /metrics on its metrics port for the whole group', {
     timeout: 90_000,
@@ -76,16 +54,16 @@ describePostgres('metrics of herald serve processes (PostgreSQL)', () => {
     const base = metricsUrl.slice(0, -'/metrics'.length);
     const client = new HeraldClient(apiNode.url);
     try {
-      const { appId } = await client.createAppWithEndpoint(receiver.endpoint('/group'));
+      const { appId } = await client.createAppWithEndpoint(suite.receiver.endpoint('/group'));
       const disabled = await client.call('POST', `/api/v1/app/${appId}/endpoint`, {
-        url: receiver.endpoint('/disabled'),
+        url: suite.receiver.endpoint('/disabled'),
         disabled: true,
       });
       expectStatus(disabled, 201, 'create a disabled endpoint');
       const count = 20;
       for (let n = 0; n < count; n++)
         expectStatus(await client.publish(appId, { n }), 202, 'publish');
-      await receiver.waitForRequests(count, { path: '/group', timeoutMs: 30_000 });
+      await suite.receiver.waitForRequests(count, { path: '/group', timeoutMs: 30_000 });
 
       const success = 'herald_deliveries_total{outcome="success"}';
       let last = '';

@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { after, before, it } from 'node:test';
+import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { describePostgres, POSTGRES_TEST_URL, uniqueSchema } from '../helpers/backend.ts';
-import {
-  type HeraldProcess,
-  heraldEnv,
-  PROCESS_ADMIN_TOKEN,
-  startHeraldProcess,
-} from '../helpers/herald-process.ts';
-import { startReceiver, type TestReceiver } from '../helpers/receiver.ts';
+import { describePostgres, POSTGRES_TEST_URL } from '../helpers/backend.ts';
+import { type HeraldProcess, heraldEnv, PROCESS_ADMIN_TOKEN } from '../helpers/herald-process.ts';
+import { postgresProcessSuite } from '../helpers/postgres-process-suite.ts';
 import { expectStatus, HeraldClient } from './api-client.ts';
 
 /** One GET on a connection of its own (so a `--workers` group may hand it to any process). */
@@ -90,33 +84,8 @@ async function startInOwnGroup(args: string[], env: Record<string, string>) {
 }
 
 describePostgres('herald serve --role and --workers (PostgreSQL)', () => {
-  const schema = uniqueSchema('roles');
-  const env = { HERALD_POSTGRES_SCHEMA: schema, HERALD_POSTGRES_POOL_SIZE: '4' };
-  let receiver: TestReceiver;
-  const started: HeraldProcess[] = [];
-
-  async function start(args: string[], extraEnv: Record<string, string> = {}) {
-    const herald = await startHeraldProcess({
-      databaseUrl: POSTGRES_TEST_URL,
-      env: { ...env, ...extraEnv },
-      args,
-    });
-    started.push(herald);
-    return herald;
-  }
-
-  before(async () => {
-    receiver = await startReceiver();
-  });
-
-  after(async () => {
-    await Promise.all(started.map((h) => h.stop(5000)));
-    await receiver?.close();
-    const client = new pg.Client({ connectionString: POSTGRES_TEST_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.end();
-  });
+  const suite = postgresProcessSuite('roles');
+  const { env, start } = suite;
 
   it('an api node and a separate worker node deliver a published message', {
     timeout: 60_000,
@@ -131,7 +100,7 @@ describePostgres('herald serve --role and --workers (PostgreSQL)', () => {
     try {
       const health = await client.call('GET', '/api/v1/health');
       assert.equal(health.status, 204, 'an api node without a dispatcher is healthy');
-      const { appId } = await client.createAppWithEndpoint(receiver.endpoint('/split'));
+      const { appId } = await client.createAppWithEndpoint(suite.receiver.endpoint('/split'));
       const early = await client.publish(appId, { seq: 1 });
       expectStatus(early, 202, 'publish before any worker runs');
 
@@ -142,7 +111,10 @@ describePostgres('herald serve --role and --workers (PostgreSQL)', () => {
 
       const late = await client.publish(appId, { seq: 2 });
       expectStatus(late, 202, 'publish with a worker running');
-      const delivered = await receiver.waitForRequests(2, { path: '/split', timeoutMs: 15_000 });
+      const delivered = await suite.receiver.waitForRequests(2, {
+        path: '/split',
+        timeoutMs: 15_000,
+      });
       assert.ok(
         delivered.every((r) => r.headers['webhook-id'] === undefined),
         'the api node sent nothing, not even the message it held alone before the worker started',

@@ -1,14 +1,13 @@
-import { DeliveryStatus } from '../records.ts';
-import type {
-  EndpointHealthStats,
-  FailingEndpoint,
-  OpenCircuit,
-  StatsStore,
+import {
+  type EndpointCounts,
+  type FailingEndpoint,
+  type OpenCircuit,
+  type QueueCounts,
+  queueCountsSql,
+  type StatsStore,
+  toQueueStats,
 } from '../stats-store.ts';
 import type { PgDatabase } from './database.ts';
-
-/** The predicate of the partial index `deliveries_due`: every count below reads that index. */
-const QUEUED = `status IN (${DeliveryStatus.pending}, ${DeliveryStatus.sending})`;
 
 /**
  * The metrics' reads on PostgreSQL. One statement each, so the counts come from one snapshot.
@@ -22,31 +21,12 @@ const QUEUED = `status IN (${DeliveryStatus.pending}, ${DeliveryStatus.sending})
 export function pgStats(db: PgDatabase): StatsStore {
   return {
     async queueStats(now, leaseMs) {
-      const [row] = await db.rows<{
-        due: number;
-        later: number;
-        sending: number;
-        earliest: number | null;
-      }>(
-        `SELECT
-           (SELECT count(*) FROM deliveries WHERE ${QUEUED} AND due_at <= $1) AS due,
-           (SELECT count(*) FROM deliveries WHERE ${QUEUED} AND due_at > $1) AS later,
-           (SELECT count(*) FROM deliveries WHERE ${QUEUED} AND due_at > $1 AND due_at <= $2
-              AND status = ${DeliveryStatus.sending}) AS sending,
-           (SELECT min(due_at) FROM deliveries WHERE ${QUEUED}) AS earliest`,
-        [now, now + leaseMs],
-      );
-      const { due = 0, later = 0, sending = 0, earliest = null } = row ?? {};
-      return {
-        due,
-        scheduled: later - sending,
-        sending,
-        oldestDueAt: earliest !== null && earliest <= now ? earliest : null,
-      };
+      const [row] = await db.rows<QueueCounts>(queueCountsSql('$1', '$2'), [now, now + leaseMs]);
+      return toQueueStats(row, now);
     },
     async endpointHealthStats(now, limit) {
       // The circuit states as core/circuit-breaker.ts's `circuitView` tells them apart.
-      const [counts] = await db.rows<Omit<EndpointHealthStats, 'longestFailing' | 'openCircuits'>>(
+      const [counts] = await db.rows<EndpointCounts>(
         `SELECT count(*) FILTER (WHERE NOT disabled AND failing_since IS NOT NULL) AS failing,
                 count(*) FILTER (WHERE disabled) AS disabled,
                 count(*) FILTER (WHERE NOT disabled AND circuit_open_until > $1

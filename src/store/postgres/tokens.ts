@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import type { TokenRecord } from '../records.ts';
-import { type TokenRow, toToken } from '../row-mappers.ts';
+import { newTokenRow, type TokenRow, toToken } from '../row-mappers.ts';
 import {
   type AdminTokenSetup,
   type AdminTokenSetupResult,
+  isRevokedAdminToken,
   LASTING_ADMIN_TOKEN_MS,
   type NewToken,
   type RevokeTokenResult,
@@ -27,16 +28,8 @@ const COUNT_USABLE_ADMINS = `SELECT count(*)::int AS n FROM tokens WHERE kind = 
   AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1) AND id <> $2`;
 
 function insertValues(t: NewToken): unknown[] {
-  return [
-    t.id,
-    t.kind,
-    t.hash,
-    t.appId,
-    t.createdAt,
-    t.expiresAt,
-    t.name ?? null,
-    t.origin ?? 'api',
-  ];
+  const r = newTokenRow(t);
+  return [r.id, r.kind, r.hash, r.app_id, r.created_at, r.expires_at, r.name, r.origin];
 }
 
 async function lockAdminTokens(client: pg.PoolClient): Promise<void> {
@@ -66,10 +59,7 @@ async function putAdmin(
   const found = (
     await client.query<TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE hash = $1`, [t.hash])
   ).rows[0];
-  if (found !== undefined && found.kind !== 'admin') {
-    throw new Error('HERALD_ADMIN_TOKEN holds an application-scoped token; choose another.');
-  }
-  if (found !== undefined && found.revoked_at !== null) return 'revoked';
+  if (found !== undefined && isRevokedAdminToken(toToken(found))) return 'revoked';
   if (found === undefined) await client.query(INSERT, insertValues(t));
   await client.query(
     `UPDATE tokens SET revoked_at = $1 WHERE kind = 'admin' AND origin = 'startup'

@@ -1,14 +1,13 @@
 import type Database from 'better-sqlite3';
-import { DeliveryStatus } from '../records.ts';
-import type {
-  EndpointHealthStats,
-  FailingEndpoint,
-  OpenCircuit,
-  StatsStore,
+import {
+  type EndpointCounts,
+  type FailingEndpoint,
+  type OpenCircuit,
+  type QueueCounts,
+  queueCountsSql,
+  type StatsStore,
+  toQueueStats,
 } from '../stats-store.ts';
-
-/** The predicate of the partial index `deliveries_due`: every count below reads that index. */
-const QUEUED = `status IN (${DeliveryStatus.pending}, ${DeliveryStatus.sending})`;
 
 /**
  * The metrics' reads on SQLite. One statement each, so the counts come from one snapshot.
@@ -17,14 +16,7 @@ const QUEUED = `status IN (${DeliveryStatus.pending}, ${DeliveryStatus.sending})
  * ones apart. The endpoint counts scan `endpoints`, which is small next to the queue.
  */
 export function sqliteStats(db: Database.Database): StatsStore {
-  const queue = db.prepare(
-    `SELECT
-       (SELECT count(*) FROM deliveries WHERE ${QUEUED} AND due_at <= @now) AS due,
-       (SELECT count(*) FROM deliveries WHERE ${QUEUED} AND due_at > @now) AS later,
-       (SELECT count(*) FROM deliveries WHERE ${QUEUED} AND due_at > @now AND due_at <= @leaseEnd
-          AND status = ${DeliveryStatus.sending}) AS sending,
-       (SELECT min(due_at) FROM deliveries WHERE ${QUEUED}) AS earliest`,
-  );
+  const queue = db.prepare(queueCountsSql('@now', '@leaseEnd'));
   // The circuit states as core/circuit-breaker.ts's `circuitView` tells them apart.
   const endpointCounts = db.prepare(
     `SELECT count(*) FILTER (WHERE disabled = 0 AND failing_since IS NOT NULL) AS failing,
@@ -48,24 +40,11 @@ export function sqliteStats(db: Database.Database): StatsStore {
 
   return {
     async queueStats(now, leaseMs) {
-      const row = queue.get({ now, leaseEnd: now + leaseMs }) as {
-        due: number;
-        later: number;
-        sending: number;
-        earliest: number | null;
-      };
-      return {
-        due: row.due,
-        scheduled: row.later - row.sending,
-        sending: row.sending,
-        oldestDueAt: row.earliest !== null && row.earliest <= now ? row.earliest : null,
-      };
+      const row = queue.get({ now, leaseEnd: now + leaseMs }) as QueueCounts | undefined;
+      return toQueueStats(row, now);
     },
     async endpointHealthStats(now, limit) {
-      const counts = endpointCounts.get({ now }) as Omit<
-        EndpointHealthStats,
-        'longestFailing' | 'openCircuits'
-      >;
+      const counts = endpointCounts.get({ now }) as EndpointCounts;
       return {
         ...counts,
         longestFailing: longestFailing.all(limit) as FailingEndpoint[],

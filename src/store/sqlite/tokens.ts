@@ -1,11 +1,11 @@
 import type Database from 'better-sqlite3';
 import type { TokenRecord } from '../records.ts';
-import { type TokenRow, toToken } from '../row-mappers.ts';
+import { newTokenRow, type TokenRow, toToken } from '../row-mappers.ts';
 import {
   type AdminTokenSetup,
   type AdminTokenSetupResult,
+  isRevokedAdminToken,
   LASTING_ADMIN_TOKEN_MS,
-  type NewToken,
   type RevokeTokenResult,
   type TokenStore,
 } from '../token-store.ts';
@@ -13,19 +13,6 @@ import { keysetClause, toPage } from './page.ts';
 
 /** A token that may be used at `?`: not revoked, not expired. */
 const USABLE = 'revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)';
-
-function insertParams(t: NewToken) {
-  return {
-    id: t.id,
-    kind: t.kind,
-    hash: t.hash,
-    app_id: t.appId,
-    created_at: t.createdAt,
-    expires_at: t.expiresAt,
-    name: t.name ?? null,
-    origin: t.origin ?? 'api',
-  };
-}
 
 export function sqliteTokens(db: Database.Database): TokenStore {
   const insert = db.prepare(
@@ -65,15 +52,12 @@ export function sqliteTokens(db: Database.Database): TokenStore {
       const now = t.createdAt;
       if (setup.mode === 'generated') {
         if (usableAdmins(now) > 0) return 'present';
-        insert.run(insertParams(t));
+        insert.run(newTokenRow(t));
         return 'stored';
       }
       const found = anyByHash.get(t.hash) as TokenRow | undefined;
-      if (found !== undefined && found.kind !== 'admin') {
-        throw new Error('HERALD_ADMIN_TOKEN holds an application-scoped token; choose another.');
-      }
-      if (found !== undefined && found.revoked_at !== null) return 'revoked';
-      if (found === undefined) insert.run(insertParams(t));
+      if (found !== undefined && isRevokedAdminToken(toToken(found))) return 'revoked';
+      if (found === undefined) insert.run(newTokenRow(t));
       const keep = JSON.stringify([t.hash, ...setup.keepHashes]);
       retireStartupTokens.run(now, found?.created_at ?? t.createdAt, keep);
       return found === undefined ? 'stored' : 'present';
@@ -82,7 +66,7 @@ export function sqliteTokens(db: Database.Database): TokenStore {
 
   return {
     async insertToken(t) {
-      insert.run(insertParams(t));
+      insert.run(newTokenRow(t));
     },
     async findTokenByHash(hash) {
       const row = liveByHash.get(hash) as TokenRow | undefined;
