@@ -7,13 +7,14 @@ import type { Telemetry } from '../observability/telemetry.ts';
 import { registerAuth } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { answerFrameworkError, registerErrorHandling } from './error-handler.ts';
+import { registerHandlerDeadline } from './handler-deadline.ts';
 import { registerHealthProbe } from './health-probe.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { registerJsonParser } from './json-body.ts';
 import { createRateLimiter, registerTokenRateLimit } from './rate-limit.ts';
 import { registerRoutes } from './routes/index.ts';
 import { refuseNulPathIds } from './schemas/path-ids.ts';
-import { registerRequestIdHeader, serverOptions } from './server-options.ts';
+import { handlerDeadline, registerRequestIdHeader, serverOptions } from './server-options.ts';
 
 export type HeraldApp = FastifyInstance;
 
@@ -78,6 +79,8 @@ export async function buildApi(ctx: ApiContext, options: BuildApiOptions = {}): 
     },
   });
   registerRequestIdHeader(app);
+  const deadline = handlerDeadline(ctx.config);
+  registerHandlerDeadline(app, deadline.timeoutMs, deadline.sweepEveryMs);
   registerHealthProbe(app, ctx);
   await options.telemetry?.registerApi(app);
   const limiter = createRateLimiter(ctx.config, ctx.clock);

@@ -91,11 +91,6 @@ export function classifyError(error: FastifyError | HeraldError | Error, request
           type: 'value_error.maxLength',
         },
       ]);
-    case 'FST_ERR_HANDLER_TIMEOUT':
-      return send(
-        'service_unavailable',
-        'Herald did not finish this request within HERALD_REQUEST_TIMEOUT_MS. It may still complete: retry a publish with the same idempotency-key.',
-      );
   }
   if (error instanceof SyntaxError)
     return send('invalid_json', `The request body is not valid JSON: ${error.message}`);

@@ -58,7 +58,8 @@ class HeraldLogController extends LogController {
  * - `requestTimeout`: the whole request (headers and body) must arrive within
  *   `requestTimeoutMs`, and its headers within `headersTimeout` (slowloris); checked every
  *   `connectionsCheckingInterval`;
- * - `handlerTimeout`: an answer within about `requestTimeoutMs` of routing, or 503 JSON;
+ * - an answer within about `requestTimeoutMs` of routing, or 503 JSON (`handlerDeadline`, see
+ *   handler-deadline.ts, not Fastify's per-request `handlerTimeout`);
  * - `connectionTimeout`: a socket silent for longer than any of those is destroyed;
  * - `maxHeaderSize`: request line and headers, 431 beyond.
  */
@@ -69,9 +70,6 @@ export function serverOptions(config: Pick<Config, 'requestTimeoutMs' | 'bodyLim
   return {
     bodyLimit: config.bodyLimitBytes,
     requestTimeout,
-    // Later than Node's own check of a slow body by one checking interval, so a body still
-    // arriving is answered 408 (the client's doing), not 503.
-    handlerTimeout: requestTimeout + checkEveryMs,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     connectionTimeout: Math.max(requestTimeout + checkEveryMs, KEEP_ALIVE_TIMEOUT_MS) + 5_000,
     http: {
@@ -89,6 +87,21 @@ export function serverOptions(config: Pick<Config, 'requestTimeoutMs' | 'bodyLim
     logController: new HeraldLogController({ requestIdLogLabel: 'requestId' }),
     clientErrorHandler: answerClientError,
   } satisfies FastifyHttpOptions<Server>;
+}
+
+/**
+ * When an unanswered request gets its 503 (handler-deadline.ts): later than Node's own check of a
+ * slow body by one checking interval, so a body still arriving is answered 408 (the client's
+ * doing), not 503; swept twice per interval.
+ */
+export function handlerDeadline(config: Pick<Config, 'requestTimeoutMs'>): {
+  timeoutMs: number;
+  sweepEveryMs: number;
+} {
+  const requestTimeout = config.requestTimeoutMs;
+  const headersTimeout = Math.min(requestTimeout, HEADERS_TIMEOUT_CAP_MS);
+  const checkEveryMs = Math.min(5_000, Math.max(250, Math.floor(headersTimeout / 4)));
+  return { timeoutMs: requestTimeout + checkEveryMs, sweepEveryMs: Math.ceil(checkEveryMs / 2) };
 }
 
 /** Every answer carries its request id, so a client can quote it (and find its log lines). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createDeadlineGroups } from './deadline-groups.ts';
+import { createDeadlineGroups, settleWithin } from './deadline-groups.ts';
 
 describe('deadline groups', () => {
   it('puts attempts of one window in one group, and opens a new one after it', () => {
@@ -35,26 +35,33 @@ describe('deadline groups', () => {
     assert.ok(at - started >= 49, `aborted after ${at - started} ms`);
   });
 
-  it('settles `expired` at the deadline and on abortAll, for requests undici has not settled', async () => {
+  it('settles a request undici has not settled at the deadline and on abortAll', async () => {
+    const never = new Promise<string>(() => {});
     const groups = createDeadlineGroups(50, 10);
     const started = performance.now();
     const timed = groups.join(started);
     let guard: NodeJS.Timeout | undefined;
-    await Promise.race([
-      timed.expired,
+    const settled = await Promise.race([
+      settleWithin(never, timed),
       new Promise<never>((_, reject) => {
         guard = setTimeout(() => reject(new Error('the group never expired')), 5000);
       }),
     ]);
     clearTimeout(guard);
+    assert.equal(settled, undefined);
     assert.ok(performance.now() - started >= 49);
     assert.equal(timed.timedOut, true);
 
     const stopped = createDeadlineGroups(60_000, 100);
     const running = stopped.join(0);
+    const waiting = settleWithin(never, running);
     stopped.abortAll();
-    await running.expired;
+    assert.equal(await waiting, undefined);
     assert.equal(running.timedOut, false);
+    // A request that settles first gives its own value, and leaves no listener behind.
+    const fresh = stopped.join(0);
+    assert.equal(await settleWithin(Promise.resolve('answered'), fresh), 'answered');
+    stopped.abortAll();
   });
 
   it('drops a finished group with its timer, and abortAll aborts what is in flight', () => {

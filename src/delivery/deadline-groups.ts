@@ -5,13 +5,6 @@ export interface DeadlineGroup {
   readonly controller: AbortController;
   /** True once the group's deadline passed (its requests were aborted for time). */
   timedOut: boolean;
-  /**
-   * Resolves when the group is aborted (deadline or `abortAll`). An attempt races its request
-   * against it: undici leaves a request that waits for its connection unsettled until the
-   * connection attempt ends, however long that takes (an SSRF-guard DNS lookup that never
-   * answers, blackholed addresses tried one after the other), and the deadline must hold anyway.
-   */
-  readonly expired: Promise<void>;
 }
 
 interface Group extends DeadlineGroup {
@@ -19,7 +12,6 @@ interface Group extends DeadlineGroup {
   closesAt: number;
   pending: number;
   timer: NodeJS.Timeout;
-  expire: () => void;
 }
 
 /**
@@ -47,23 +39,15 @@ export function createDeadlineGroups(timeoutMs: number, windowMs = Math.min(100,
         const controller = new AbortController();
         // Every attempt of the group listens on this one signal.
         setMaxListeners(0, controller.signal);
-        let expire = () => {};
-        // One promise per group, never rejected (nothing may be left to handle a rejection).
-        const expired = new Promise<void>((resolve) => {
-          expire = resolve;
-        });
         const group: Group = {
           controller,
           timedOut: false,
-          expired,
-          expire,
           closesAt: now + windowMs,
           pending: 0,
           timer: setTimeout(() => {
             group.timedOut = true;
             drop(group);
             controller.abort();
-            expire();
           }, windowMs + timeoutMs),
         };
         // Requests in flight keep the process alive by their sockets; an empty group's timer
@@ -86,8 +70,35 @@ export function createDeadlineGroups(timeoutMs: number, windowMs = Math.min(100,
       for (const group of [...groups]) {
         drop(group);
         group.controller.abort();
-        group.expire();
       }
     },
   };
+}
+
+/**
+ * `pending`, or undefined once `group` is aborted (its deadline, or `abortAll`), whichever comes
+ * first. undici leaves a request that waits for its connection unsettled until the connection
+ * attempt ends, however long that takes (an SSRF-guard DNS lookup that never answers, blackholed
+ * addresses tried one after the other), and the deadline must hold anyway. The abort listener
+ * is removed as soon as `pending` settles: a reaction left on a long-lived group promise would
+ * keep every response of the group alive until the group ends (measured: +50 MiB RSS at
+ * 3,000 deliveries/s).
+ */
+export function settleWithin<T>(pending: Promise<T>, group: DeadlineGroup): Promise<T | undefined> {
+  const signal = group.controller.signal;
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { Agent, type buildConnector, type Dispatcher, request } from 'undici';
 import type { ObservedResponse } from './classify-response.ts';
-import { createDeadlineGroups } from './deadline-groups.ts';
+import { createDeadlineGroups, settleWithin } from './deadline-groups.ts';
 
 /** How much of a response body is kept for the attempt log (and read at all). */
 export const RESPONSE_BODY_LIMIT = 20 * 1024;
@@ -90,8 +90,8 @@ export function createSender(options: SenderOptions): Sender {
         bodyTimeout: timeoutMs,
       });
       // The deadline settles the attempt even while undici still waits for a connection (see
-      // DeadlineGroup.expired); a response arriving after that is dropped.
-      const response = await Promise.race([pending, group.expired]);
+      // settleWithin); a response arriving after that is dropped.
+      const response = await settleWithin(pending, group);
       if (response === undefined) {
         pending.then(
           (late) => late.body.destroy(),
