@@ -1,3 +1,4 @@
+import createRedactor from '@pinojs/redact';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { Config } from '../config/load.ts';
 
@@ -97,15 +98,45 @@ function isSerializedError(value: unknown): value is Record<string, unknown> {
   );
 }
 
+/** Copies a logged object with the `REDACTED_PATHS` fields censored (the original is untouched). */
+const redactFields = createRedactor({
+  paths: [...REDACTED_PATHS],
+  censor: CENSOR,
+  serialize: false,
+  strict: false,
+});
+
+/**
+ * `object` with its secret fields censored. Errors (`err`, `error`) are left to their serializer
+ * (`scrubError`): the redactor copies objects, and a copy of an Error loses its message and stack.
+ */
+function redactLogObject(object: Record<string, unknown>): Record<string, unknown> {
+  const errors: [string, unknown][] = [];
+  for (const key of ['err', 'error']) {
+    if (object[key] instanceof Error) errors.push([key, object[key]]);
+  }
+  if (errors.length === 0) return redactFields(object) as Record<string, unknown>;
+  const rest = { ...object };
+  for (const [key] of errors) delete rest[key];
+  const redacted = redactFields(rest) as Record<string, unknown>;
+  for (const [key, error] of errors) redacted[key] = error;
+  return redacted;
+}
+
 /**
  * The options of every logger Herald makes: JSON lines, secrets redacted by field name
  * (`REDACTED_PATHS`) and token-shaped text scrubbed from messages and errors.
+ *
+ * Fields are redacted in `formatters.log`, that is for each line written, and not with pino's
+ * `redact` option: that one also runs on the bindings of every child logger when it is made,
+ * and Fastify makes one per request (measured: about 2 % of the publish path's CPU, and garbage
+ * for the collector). Herald binds no secrets to child loggers (component names, request ids).
  */
 export function heraldLoggerOptions(level: Config['logLevel']): LoggerOptions {
   return {
     level,
     base: { service: 'herald', pid: process.pid },
-    redact: { paths: [...REDACTED_PATHS], censor: CENSOR },
+    formatters: { log: redactLogObject },
     serializers: { err: scrubError, error: scrubError },
     hooks: {
       logMethod(args, method) {
