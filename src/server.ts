@@ -148,9 +148,12 @@ export async function assembleHerald(
   const store = deps.store ?? (await openStore(config, { applicationName: deps.applicationName }));
   try {
     // Before anything is served or delivered: stored secrets must open with the configured keys.
-    await checkStoredSecrets(store, config);
-    const keyWarning = clearTextWarning(config);
-    if (keyWarning !== null) logger.warn({ setting: 'HERALD_MAIN_KEY' }, keyWarning);
+    // A `serve --workers N` group's primary checked (and warned) once before forking its children.
+    if (deps.groupMetrics !== true) {
+      await checkStoredSecrets(store, config);
+      const keyWarning = clearTextWarning(config);
+      if (keyWarning !== null) logger.warn({ setting: 'HERALD_MAIN_KEY' }, keyWarning);
+    }
     const adminToken =
       parts.api && deps.ensureAdminToken !== false
         ? await ensureAdminToken(store, config.adminToken, newId, clock, config.adminTokenPrevious)

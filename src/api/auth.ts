@@ -6,9 +6,7 @@ import type { ApiContext } from './context.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { TokenCache } from './token-cache.ts';
 
-export { TOKEN_CACHE_TTL_MS } from './token-cache.ts';
-
-/** Route templates of the API that need no token (`config: { public: true }` also says so). */
+/** Route templates of the API that need no token. */
 const PUBLIC_ROUTES = new Set([
   '/api/v1/health',
   '/api/v1/health/ready',
@@ -16,13 +14,6 @@ const PUBLIC_ROUTES = new Set([
   '/api/v1/health/details',
   '/api/v1/openapi.json',
 ]);
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The route needs no API token (health checks, the OpenAPI document). */
-    public?: boolean;
-  }
-}
 
 /**
  * Whether a request needs a principal, decided from the route the router matched, never from
@@ -34,7 +25,7 @@ declare module 'fastify' {
 function needsPrincipal(request: FastifyRequest): boolean {
   const route = request.routeOptions.url;
   if (route === undefined) return request.url.startsWith('/api/');
-  if (request.routeOptions.config.public === true || PUBLIC_ROUTES.has(route)) return false;
+  if (PUBLIC_ROUTES.has(route)) return false;
   return route.startsWith('/api/');
 }
 

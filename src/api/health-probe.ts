@@ -23,7 +23,6 @@ export interface HealthProbe {
   check(): Promise<HealthReport>;
   /** Called at the start of the API's close: readiness answers 503 from then on. */
   markShuttingDown(): void;
-  shuttingDown(): boolean;
 }
 
 interface Ping {
@@ -93,7 +92,6 @@ export function createHealthProbe(
     markShuttingDown() {
       stopping = true;
     },
-    shuttingDown: () => stopping,
   };
 }
 

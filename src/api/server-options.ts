@@ -53,6 +53,16 @@ class HeraldLogController extends LogController {
   }
 }
 
+/** How long headers may take to arrive, and how often Node checks for slow requests. */
+function slowClientBounds(requestTimeout: number): {
+  headersTimeout: number;
+  checkEveryMs: number;
+} {
+  const headersTimeout = Math.min(requestTimeout, HEADERS_TIMEOUT_CAP_MS);
+  const checkEveryMs = Math.min(5_000, Math.max(250, Math.floor(headersTimeout / 4)));
+  return { headersTimeout, checkEveryMs };
+}
+
 /**
  * Fastify and Node HTTP server options that bound what one client can hold:
  * - `requestTimeout`: the whole request (headers and body) must arrive within
@@ -65,8 +75,7 @@ class HeraldLogController extends LogController {
  */
 export function serverOptions(config: Pick<Config, 'requestTimeoutMs' | 'bodyLimitBytes'>) {
   const requestTimeout = config.requestTimeoutMs;
-  const headersTimeout = Math.min(requestTimeout, HEADERS_TIMEOUT_CAP_MS);
-  const checkEveryMs = Math.min(5_000, Math.max(250, Math.floor(headersTimeout / 4)));
+  const { headersTimeout, checkEveryMs } = slowClientBounds(requestTimeout);
   return {
     bodyLimit: config.bodyLimitBytes,
     requestTimeout,
@@ -99,8 +108,7 @@ export function handlerDeadline(config: Pick<Config, 'requestTimeoutMs'>): {
   sweepEveryMs: number;
 } {
   const requestTimeout = config.requestTimeoutMs;
-  const headersTimeout = Math.min(requestTimeout, HEADERS_TIMEOUT_CAP_MS);
-  const checkEveryMs = Math.min(5_000, Math.max(250, Math.floor(headersTimeout / 4)));
+  const { checkEveryMs } = slowClientBounds(requestTimeout);
   return { timeoutMs: requestTimeout + checkEveryMs, sweepEveryMs: Math.ceil(checkEveryMs / 2) };
 }
 

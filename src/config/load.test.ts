@@ -197,6 +197,20 @@ describe('loadConfig: problems', () => {
     const [problem] = problemsOf({ env: { HERALD_OPERATIONAL_WEBHOOK_SECRET: 'hunter2' } });
     assert.match(problem ?? '', /^HERALD_OPERATIONAL_WEBHOOK_SECRET: must look like whsec_/);
   });
+
+  it('takes exactly one HERALD_MAIN_KEY and a comma list of previous keys', () => {
+    const k1 = Buffer.alloc(32, 1).toString('base64');
+    const k2 = Buffer.alloc(32, 2).toString('hex');
+    const config = loadConfig({
+      env: { HERALD_MAIN_KEY: k1, HERALD_MAIN_KEY_PREVIOUS: `${k2}, ,${k1}` },
+    });
+    assert.equal(config.mainKey, k1);
+    const [problem, ...rest] = problemsOf({ env: { HERALD_MAIN_KEY: `${k1},${k2}` } });
+    assert.deepEqual(rest, []);
+    assert.match(problem ?? '', /^HERALD_MAIN_KEY: must be 32 random bytes.*exactly one key/);
+    const [previous] = problemsOf({ env: { HERALD_MAIN_KEY_PREVIOUS: `${k1},nope` } });
+    assert.match(previous ?? '', /^HERALD_MAIN_KEY_PREVIOUS: each key must be 32 random bytes/);
+  });
 });
 
 describe('loadConfig: retry schedule', () => {

@@ -152,19 +152,18 @@ function crossChecks(out: Record<string, unknown>): string[] {
       `HERALD_CLAIM_LEASE_MS: ${out.claimLeaseMs} must exceed HERALD_DELIVERY_TIMEOUT_MS (${out.deliveryTimeoutMs}) by at least 1000, or a delivery still being sent could be claimed again`,
     );
   }
-  for (const [key, env] of [
-    ['mainKey', 'HERALD_MAIN_KEY'],
-    ['mainKeyPrevious', 'HERALD_MAIN_KEY_PREVIOUS'],
-  ] as const) {
-    const value = out[key];
-    if (typeof value !== 'string') continue;
-    for (const part of value.split(',')) {
-      if (decodeMainKey(part.trim()) === null) {
-        problems.push(
-          `${env}: each key must be 32 random bytes written as base64 (44 characters) or hex (64 characters); create one with \`openssl rand -base64 32\``,
-        );
-        break;
-      }
+  // Read the keys as secretBoxFromConfig does: one current key, a comma list of previous ones.
+  const keyShape =
+    'must be 32 random bytes written as base64 (44 characters) or hex (64 characters); create one with `openssl rand -base64 32`';
+  if (typeof out.mainKey === 'string' && decodeMainKey(out.mainKey.trim()) === null) {
+    problems.push(
+      `HERALD_MAIN_KEY: ${keyShape}${out.mainKey.includes(',') ? ' (exactly one key; older keys go in HERALD_MAIN_KEY_PREVIOUS)' : ''}`,
+    );
+  }
+  if (typeof out.mainKeyPrevious === 'string') {
+    const parts = out.mainKeyPrevious.split(',').filter((part) => part.trim() !== '');
+    if (parts.some((part) => decodeMainKey(part.trim()) === null)) {
+      problems.push(`HERALD_MAIN_KEY_PREVIOUS: each key ${keyShape}`);
     }
   }
   if (out.adminTokenPrevious !== undefined && out.adminToken === undefined) {

@@ -107,7 +107,7 @@ function ipv4At(address: ipaddr.IPv6, offset: number): ipaddr.IPv4 {
 }
 
 /** The IPv4 address an IPv6 address stands for, with the form's name; null for plain IPv6. */
-export function embeddedIpv4(address: ipaddr.IPv6): { ipv4: ipaddr.IPv4; form: string } | null {
+function embeddedIpv4(address: ipaddr.IPv6): { ipv4: ipaddr.IPv4; form: string } | null {
   // `::` and `::1` fall inside ::/96 but are IPv6's own unspecified and loopback addresses.
   const own = blockedV6.slice(0, 2);
   if (own.some((range) => inRange(address, range))) return null;

@@ -25,7 +25,3 @@ export function hashesEqual(a: string, b: string): boolean {
   // Both are 32 bytes for real hashes; unequal lengths (malformed input) are simply unequal.
   return left.length === right.length && left.length > 0 && timingSafeEqual(left, right);
 }
-
-export function tokensEqual(a: string, b: string): boolean {
-  return hashesEqual(hashToken(a), hashToken(b));
-}

@@ -122,6 +122,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     circuit: breaker,
     onCircuitChanges: (changes) => protection.circuitsChanged(changes),
   });
+  // Claims started as their endpoint's probe. Weak: one whose attempt never starts (signing
+  // failed) or is abandoned is simply forgotten, so it cannot mark a later attempt as a probe.
+  const probes = new WeakSet<ClaimedDelivery>();
   const attempts = createAttemptRunner({
     config,
     clock,
@@ -138,7 +141,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         const trigger = attemptTrigger(delivery, outcome.next.status, outcome.disableEndpoint);
         if (trigger !== null) event = { trigger, claimed, attempt: outcome.attempt };
       }
-      outcomes.add(protection.wasProbe(delivery.id) ? { ...outcome, probe: true } : outcome, event);
+      outcomes.add(probes.has(claimed) ? { ...outcome, probe: true } : outcome, event);
     },
     onFinished(reopened) {
       if (reopened || attempts.inFlight() === 0 || outcomes.size() >= tuning.maxFlushBatch) {
@@ -235,6 +238,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         });
         deps.observer?.notSent?.('released');
       } else {
+        if (admitted[index] === 'probe') probes.add(item);
         attempts.start(item, message.payload);
       }
     }

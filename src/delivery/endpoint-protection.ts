@@ -32,8 +32,6 @@ export interface EndpointProtection {
     now: number,
     prepared?: PreparedClaim,
   ): Promise<Admission[]>;
-  /** Whether the settled attempt of `deliveryId` was a probe (asked once per attempt). */
-  wasProbe(deliveryId: string): boolean;
   /** What a written batch of outcomes did to circuits. */
   circuitsChanged(changes: readonly CircuitChange[]): void;
   /**
@@ -67,7 +65,6 @@ export interface EndpointProtectionDeps {
  */
 export function createEndpointProtection(deps: EndpointProtectionDeps): EndpointProtection {
   const { store, planner, slots, breaker } = deps;
-  const probeDeliveries = new Set<string>();
   let lastRefresh = Number.NEGATIVE_INFINITY;
 
   function holdOpen(endpoint: EndpointRecord): void {
@@ -163,17 +160,13 @@ export function createEndpointProtection(deps: EndpointProtectionDeps): Endpoint
           await store.releaseCircuitProbe({ endpointId, probeAt, now });
         }
       }
-      return claimed.map(({ delivery, endpoint }) => {
+      return claimed.map(({ endpoint }) => {
         const decision = allowed.get(endpoint.id);
         if (decision === undefined || decision.allowed <= 0) return 'hand-back';
         decision.allowed--;
-        if (!decision.probe) return 'start';
-        probeDeliveries.add(delivery.id);
-        return 'probe';
+        return decision.probe ? 'probe' : 'start';
       });
     },
-
-    wasProbe: (deliveryId) => probeDeliveries.delete(deliveryId),
 
     circuitsChanged(changes) {
       for (const { endpointId, circuit } of changes) {

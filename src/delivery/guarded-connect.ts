@@ -12,14 +12,14 @@ import {
 export type HostLookup = (hostname: string) => Promise<readonly string[]>;
 
 /** The operating system's resolver, as any other program on the machine would ask it. */
-export const systemLookup: HostLookup = async (hostname) =>
+const systemLookup: HostLookup = async (hostname) =>
   (await dnsLookup(hostname, { all: true })).map((entry) => entry.address);
 
 /** Error codes of refused connections; the sender writes them into the attempt's response. */
-export const BLOCKED_ADDRESS = 'HERALD_BLOCKED_ADDRESS';
-export const HTTPS_ONLY = 'HERALD_HTTPS_ONLY';
+const BLOCKED_ADDRESS = 'HERALD_BLOCKED_ADDRESS';
+const HTTPS_ONLY = 'HERALD_HTTPS_ONLY';
 
-export class RefusedConnectionError extends Error {
+class RefusedConnectionError extends Error {
   readonly code: string;
   constructor(code: string, message: string) {
     super(message);

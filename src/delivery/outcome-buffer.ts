@@ -83,11 +83,11 @@ export function createOutcomeBuffer(deps: OutcomeBufferDeps): OutcomeBuffer {
   /** Logs what a write did and queues the operational events of what it recorded. */
   async function announce(
     batch: readonly Entry[],
-    effects: CompletionEffects,
+    effects: Required<CompletionEffects>,
     unwritten: ReadonlySet<number>,
   ): Promise<void> {
     for (const disabled of effects.disabledEndpoints) logger.info(disabled, 'endpoint disabled');
-    announceCircuits(effects.circuitChanges ?? []);
+    announceCircuits(effects.circuitChanges);
     if (effects.staleOutcomes.length > 0) {
       logger.warn(
         { stale: effects.staleOutcomes.length },
@@ -124,7 +124,11 @@ export function createOutcomeBuffer(deps: OutcomeBufferDeps): OutcomeBuffer {
         autoDisableFailingBefore: autoDisableMs > 0 ? now - autoDisableMs : null,
         circuit: deps.circuit ?? null,
       };
-      const effects: CompletionEffects = { disabledEndpoints: [], staleOutcomes: [] };
+      const effects: Required<CompletionEffects> = {
+        disabledEndpoints: [],
+        staleOutcomes: [],
+        circuitChanges: [],
+      };
       /** Entries not recorded: their events are not sent. */
       const unwritten = new Set<number>();
       let unavailable: unknown;
@@ -135,7 +139,7 @@ export function createOutcomeBuffer(deps: OutcomeBufferDeps): OutcomeBuffer {
         );
         effects.disabledEndpoints = all.disabledEndpoints;
         effects.staleOutcomes = all.staleOutcomes;
-        if (all.circuitChanges !== undefined) effects.circuitChanges = all.circuitChanges;
+        effects.circuitChanges.push(...(all.circuitChanges ?? []));
       } catch (batchError) {
         if (isUnavailable(batchError)) {
           keep(batch, batchAddedAt);
@@ -146,9 +150,7 @@ export function createOutcomeBuffer(deps: OutcomeBufferDeps): OutcomeBuffer {
           try {
             const one = await store.completeDeliveries([entry.outcome], options);
             effects.disabledEndpoints.push(...one.disabledEndpoints);
-            if (one.circuitChanges !== undefined) {
-              effects.circuitChanges = [...(effects.circuitChanges ?? []), ...one.circuitChanges];
-            }
+            effects.circuitChanges.push(...(one.circuitChanges ?? []));
             if (one.staleOutcomes.length > 0) effects.staleOutcomes.push(index);
           } catch (error) {
             unwritten.add(index);

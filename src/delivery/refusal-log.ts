@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Refusal } from './guarded-connect.ts';
 
 /** A host name's refusals are logged at warn at most once per this interval, else at debug. */
-export const REFUSAL_WARN_INTERVAL_MS = 60_000;
+const REFUSAL_WARN_INTERVAL_MS = 60_000;
 /** Host names remembered for that; past this many the memory starts again (bounded). */
 const MAX_HOSTS = 1_000;
 

@@ -16,7 +16,7 @@ const OPERATIONAL_CONNECTIONS = 8;
  * origin: with one pool, a tenant endpoint at that origin would ride the exemption and read the
  * internal service's answers back from its attempt log.
  */
-export function createSenderPools(pools: { tenant: Sender; operational: Sender }): Sender {
+function createSenderPools(pools: { tenant: Sender; operational: Sender }): Sender {
   const { tenant, operational } = pools;
   return {
     send: (request) => (request.pool === 'operational' ? operational : tenant).send(request),

@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Histogram, type Registry } from 'prom-client';
+import { hashesEqual, hashToken } from '../core/tokens.ts';
 
 /** API request latency, 1 ms to 10 s. */
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -40,8 +40,6 @@ export interface MetricsRouteOptions {
   render(): Promise<{ contentType: string; text: string }>;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest();
-
 /**
  * `GET /metrics` in the Prometheus text format, outside `/api/v1`: no API token, no rate limit
  * (both apply under `/api/` only), hidden from the OpenAPI document. With a
@@ -49,12 +47,12 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest();
  * is compared by digest in constant time.
  */
 export function registerMetricsRoute(app: FastifyInstance, options: MetricsRouteOptions): void {
-  const expected = options.token === undefined ? undefined : sha256(options.token);
+  const expected = options.token === undefined ? undefined : hashToken(options.token);
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (expected !== undefined) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-      const given = match?.[1] === undefined ? undefined : sha256(match[1]);
-      if (given === undefined || !timingSafeEqual(given, expected)) {
+      const given = match?.[1] === undefined ? undefined : hashToken(match[1]);
+      if (given === undefined || !hashesEqual(given, expected)) {
         return reply
           .code(401)
           .header('www-authenticate', 'Bearer realm="herald-metrics"')

@@ -20,8 +20,6 @@ export interface KeyRotationOptions {
   batchSize?: number;
   /** Most passes over the table while rows keep changing under it. */
   maxPasses?: number;
-  /** After each batch, for progress output. */
-  onBatch?: (batch: ResealBatch) => void;
 }
 
 /**
@@ -45,7 +43,7 @@ export async function rotateMainKey(
     unreadable: [],
   };
   do {
-    const pass = await onePass(store, batchSize, options.onBatch);
+    const pass = await onePass(store, batchSize);
     report.passes += 1;
     if (report.passes === 1) {
       report.scanned = pass.scanned;
@@ -61,14 +59,12 @@ export async function rotateMainKey(
 async function onePass(
   store: Pick<SecretStore, 'resealEndpointSecrets'>,
   batchSize: number,
-  onBatch: KeyRotationOptions['onBatch'],
 ): Promise<Omit<ResealBatch, 'lastId'>> {
   const total = { scanned: 0, resealed: 0, alreadyCurrent: 0, changedMeanwhile: 0 };
   const unreadable: UnreadableSecret[] = [];
   let afterId: string | null = null;
   for (;;) {
     const batch: ResealBatch = await store.resealEndpointSecrets(afterId, batchSize);
-    onBatch?.(batch);
     total.scanned += batch.scanned;
     total.resealed += batch.resealed;
     total.alreadyCurrent += batch.alreadyCurrent;

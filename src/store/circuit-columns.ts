@@ -14,6 +14,10 @@ export interface CircuitColumns {
 export const CIRCUIT_COLUMNS =
   'circuit_failures, circuit_trips, circuit_open_until, circuit_probe_at';
 
+/** SQL (both dialects) for `SET` in an endpoint UPDATE that closes its circuit. */
+export const CLOSED_CIRCUIT_SET =
+  'circuit_failures = 0, circuit_trips = 0, circuit_open_until = NULL, circuit_probe_at = NULL';
+
 export function circuitFromRow(row: CircuitColumns): CircuitState {
   return {
     failures: row.circuit_failures,

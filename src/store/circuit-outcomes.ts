@@ -20,7 +20,7 @@ type Attempted = Extract<DeliveryOutcome, { kind: 'attempted' }>;
  * result.
  */
 
-export function circuitSignalOf(outcome: Attempted): CircuitSignal {
+function circuitSignalOf(outcome: Attempted): CircuitSignal {
   return outcome.circuit ?? (outcome.next.status === 'success' ? 'up' : 'down');
 }
 

@@ -102,7 +102,7 @@ export function planReseal(box: SecretBox, row: StoredEndpointSecrets, now: numb
   };
 }
 
-export function unreadableSecret(row: StoredEndpointSecrets, keyIds: string[]): UnreadableSecret {
+function unreadableSecret(row: StoredEndpointSecrets, keyIds: string[]): UnreadableSecret {
   return { endpointId: row.id, appId: row.app_id, keyIds };
 }
 
@@ -120,7 +120,7 @@ export function findUnreadable(
   return [...found.values()];
 }
 
-export interface ResealWrite {
+interface ResealWrite {
   row: StoredEndpointSecrets;
   secret: string;
   retiredSecrets: string;

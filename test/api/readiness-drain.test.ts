@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
 import { startHerald } from '../../src/server.ts';
 import { silentLogger } from '../delivery/fixtures.ts';
-import { TEST_ALLOW_NETWORKS } from '../helpers/api.ts';
 import { makeTestStore, testBackend } from '../helpers/backend.ts';
+import { TEST_ALLOW_NETWORKS } from '../helpers/herald-process.ts';
 
 const DRAIN_DELAY_MS = 2_000;
 

@@ -21,6 +21,7 @@ import type {
   MessageRecord,
 } from '../../src/store/records.ts';
 import type { Store } from '../../src/store/store.ts';
+import { TEST_ALLOW_NETWORKS } from '../helpers/herald-process.ts';
 import { startReceiver, type TestReceiver } from '../helpers/receiver.ts';
 import { type WatchedStore, watchedStore } from './watched-store.ts';
 
@@ -46,7 +47,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
       HERALD_DATABASE_URL: 'sqlite::memory:',
       HERALD_RETRY_JITTER: '0',
       // Test receivers listen on loopback, refused by default; pass '' for the default policy.
-      HERALD_ALLOW_NETWORKS: '127.0.0.0/8,::1/128',
+      HERALD_ALLOW_NETWORKS: TEST_ALLOW_NETWORKS,
       ...env,
     },
   });

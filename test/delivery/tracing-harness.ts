@@ -7,8 +7,8 @@ import { loadConfig } from '../../src/config/load.ts';
 import { assembleHerald, type HeraldNode } from '../../src/server.ts';
 import { DeliveryStatus } from '../../src/store/records.ts';
 import type { Store } from '../../src/store/store.ts';
-import { TEST_ALLOW_NETWORKS } from '../helpers/api.ts';
 import { makeTestStore } from '../helpers/backend.ts';
+import { TEST_ALLOW_NETWORKS } from '../helpers/herald-process.ts';
 import {
   type ExportedSpan,
   type OtlpReceiver,

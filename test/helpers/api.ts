@@ -6,14 +6,9 @@ import { createIdGenerator } from '../../src/core/ids.ts';
 import { ensureAdminToken } from '../../src/services/admin-token.ts';
 import type { Store } from '../../src/store/store.ts';
 import { makeTestStore } from './backend.ts';
+import { TEST_ALLOW_NETWORKS } from './herald-process.ts';
 
 export const ADMIN_TOKEN = 'sk_test_admin_token';
-
-/**
- * Loopback, opened for tests: every test receiver listens on 127.0.0.1, which Herald refuses by
- * default. A test of the default policy passes `HERALD_ALLOW_NETWORKS: ''`.
- */
-export const TEST_ALLOW_NETWORKS = '127.0.0.0/8,::1/128';
 
 export interface TestApi {
   app: HeraldApp;

@@ -2,6 +2,7 @@
 // the OpenAPI document the app serves says each route's parameters, body schema and answers;
 // the router's own table adds the routes the document hides (with no documented answers).
 import type { HeraldApp } from '../../src/api/app.ts';
+import { listRoutes } from './route-table.ts';
 
 /** A JSON Schema as the OpenAPI document carries it (TypeBox output, no `$ref`s). */
 export type JsonSchema = Record<string, unknown>;
@@ -36,26 +37,9 @@ const toTemplate = (path: string) => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 export const paramsOf = (template: string) =>
   [...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string);
 
-/**
- * Every method and path the router answers, read from `printRoutes` (a tree with one node a
- * line: `│   ├── /segment (GET, HEAD)`); fastify has no public list of its routes.
- */
+/** Every method and path the router answers, as templates (`/a/{b}`). */
 export function routerRoutes(app: HeraldApp): { method: string; template: string }[] {
-  const found: { method: string; template: string }[] = [];
-  const stack: string[] = [];
-  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const at = line.search(/[├└]── /);
-    if (at < 0) continue;
-    const depth = Math.round(at / 4);
-    const match = /^(\S*)(?: \(([^)]*)\))?\s*$/.exec(line.slice(at + 4));
-    if (match === null) continue;
-    stack.length = depth;
-    stack.push(match[1] ?? '');
-    for (const method of (match[2] ?? '').split(',').map((m) => m.trim())) {
-      if (method !== '') found.push({ method, template: toTemplate(stack.join('')) });
-    }
-  }
-  return found;
+  return listRoutes(app).map(({ method, url }) => ({ method, template: toTemplate(url) }));
 }
 
 /** The routes of `app`: the documented ones, then the router's undocumented ones. */

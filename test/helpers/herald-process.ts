@@ -4,6 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * Loopback, opened for tests: every test receiver listens on 127.0.0.1, which Herald refuses by
+ * default. A test of the default policy passes `HERALD_ALLOW_NETWORKS: ''`.
+ */
+export const TEST_ALLOW_NETWORKS = '127.0.0.0/8,::1/128';
+
 /** The admin token every Herald started by this helper accepts. */
 export const PROCESS_ADMIN_TOKEN = 'sk_process_test_admin_token';
 
@@ -89,8 +95,7 @@ export function heraldEnv(
     HERALD_LOG_LEVEL: 'warn',
     HERALD_RETRY_SCHEDULE: '1,1,1,1,1',
     HERALD_RETRY_JITTER: '0',
-    // Test and bench receivers listen on loopback, which Herald refuses by default.
-    HERALD_ALLOW_NETWORKS: '127.0.0.0/8,::1/128',
+    HERALD_ALLOW_NETWORKS: TEST_ALLOW_NETWORKS,
     ...extra,
   };
 }

@@ -3,8 +3,8 @@ import { loadConfig } from '../../src/config/load.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import { assembleHerald, type HeraldNode } from '../../src/server.ts';
 import { silentLogger } from '../delivery/fixtures.ts';
-import { TEST_ALLOW_NETWORKS } from './api.ts';
 import { makeTestStore } from './backend.ts';
+import { TEST_ALLOW_NETWORKS } from './herald-process.ts';
 
 export const METRICS_ADMIN_TOKEN = 'sk_metrics_test_admin_token';
 

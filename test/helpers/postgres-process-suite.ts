@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import pg from 'pg';
 import { POSTGRES_TEST_URL, uniqueSchema } from './backend.ts';
+import { withAdmin } from './herald-nodes.ts';
 import { type HeraldProcess, startHeraldProcess } from './herald-process.ts';
 import { startReceiver, type TestReceiver } from './receiver.ts';
 
@@ -31,10 +31,7 @@ export function postgresProcessSuite(prefix: string): PostgresProcessSuite {
   after(async () => {
     await Promise.all(started.map((h) => h.stop(5000)));
     await receiver?.close();
-    const client = new pg.Client({ connectionString: POSTGRES_TEST_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.end();
+    await withAdmin((admin) => admin.dropSchema(schema));
   });
 
   return {

@@ -103,9 +103,7 @@ export function pgDeliveries(db: PgDatabase, due: DueNotifications, box: SecretB
           const health = applyEndpointHealth(attempted, endpoints, now, autoDisableFailingBefore);
           let changes = health.changes;
           if (options.circuit != null && circuitReads.size > 0) {
-            const before = new Map(
-              [...endpoints].filter(([id]) => circuitReads.has(id)).map(([id, h]) => [id, h]),
-            );
+            const before = new Map([...endpoints].filter(([id]) => circuitReads.has(id)));
             const folded = applyCircuitOutcomes(attempted, before, now, options.circuit);
             changes = withCircuitWrites(changes, folded.writes);
             circuitChanges = folded.changes;

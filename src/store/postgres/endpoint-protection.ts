@@ -1,5 +1,10 @@
 import { THROTTLE_BURST_MS } from '../../core/throttle.ts';
-import { CIRCUIT_COLUMNS, type CircuitColumns, circuitFromRow } from '../circuit-columns.ts';
+import {
+  CIRCUIT_COLUMNS,
+  type CircuitColumns,
+  CLOSED_CIRCUIT_SET,
+  circuitFromRow,
+} from '../circuit-columns.ts';
 import type { EndpointProtectionStore, SendReservation } from '../endpoint-protection-store.ts';
 import { prepared } from './claim-queries.ts';
 import { type PgDatabase, translatePgError } from './database.ts';
@@ -95,9 +100,7 @@ export function pgEndpointProtection(db: PgDatabase): EndpointProtectionStore {
     },
     async closeCircuit(appId, endpointId) {
       const rows = await db.rows(
-        `UPDATE endpoints SET circuit_failures = 0, circuit_trips = 0, circuit_open_until = NULL,
-           circuit_probe_at = NULL
-         WHERE app_id = $1 AND id = $2 RETURNING id`,
+        `UPDATE endpoints SET ${CLOSED_CIRCUIT_SET} WHERE app_id = $1 AND id = $2 RETURNING id`,
         [appId, endpointId],
       );
       return rows.length === 1;

@@ -1,5 +1,10 @@
 import type { PoolClient } from 'pg';
-import { CIRCUIT_COLUMNS, type CircuitColumns, circuitFromRow } from '../circuit-columns.ts';
+import {
+  CIRCUIT_COLUMNS,
+  type CircuitColumns,
+  CLOSED_CIRCUIT_SET,
+  circuitFromRow,
+} from '../circuit-columns.ts';
 import type { DeliveryOutcome } from '../delivery-store.ts';
 import { DeliveryStatus } from '../records.ts';
 import { prepared } from './claim-queries.ts';
@@ -185,8 +190,7 @@ export async function recordRun(
   }
   if (healthInline) {
     ctes.push(`healthy AS (
-      UPDATE endpoints SET last_success_at = ${at}, failing_since = NULL, circuit_failures = 0,
-        circuit_trips = 0, circuit_open_until = NULL, circuit_probe_at = NULL
+      UPDATE endpoints SET last_success_at = ${at}, failing_since = NULL, ${CLOSED_CIRCUIT_SET}
       WHERE id IN (SELECT endpoint_id FROM settled WHERE succeeded))`);
   }
   const { rows } = await client.query<{ id: string }>(

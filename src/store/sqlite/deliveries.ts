@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { CircuitSettings } from '../../core/circuit-breaker.ts';
 import type { SecretBox } from '../../core/secret-box.ts';
+import { CLOSED_CIRCUIT_SET } from '../circuit-columns.ts';
 import { circuitsToRead } from '../circuit-outcomes.ts';
 import {
   type CompletionEffects,
@@ -42,8 +43,7 @@ export function sqliteDeliveries(db: Database.Database, box: SecretBox): Deliver
   );
   // A success also closes the endpoint's circuit (see store/circuit-outcomes.ts).
   const endpointSucceeded = db.prepare(
-    `UPDATE endpoints SET last_success_at = ?, failing_since = NULL, circuit_failures = 0,
-       circuit_trips = 0, circuit_open_until = NULL, circuit_probe_at = NULL
+    `UPDATE endpoints SET last_success_at = ?, failing_since = NULL, ${CLOSED_CIRCUIT_SET}
      WHERE id = ?`,
   );
   const endpointExhausted = db.prepare(

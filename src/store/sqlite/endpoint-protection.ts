@@ -1,6 +1,11 @@
 import type Database from 'better-sqlite3';
 import { reserveThrottle } from '../../core/throttle.ts';
-import { CIRCUIT_COLUMNS, type CircuitColumns, circuitFromRow } from '../circuit-columns.ts';
+import {
+  CIRCUIT_COLUMNS,
+  type CircuitColumns,
+  CLOSED_CIRCUIT_SET,
+  circuitFromRow,
+} from '../circuit-columns.ts';
 import type { EndpointProtectionStore } from '../endpoint-protection-store.ts';
 
 /**
@@ -21,9 +26,7 @@ export function sqliteEndpointProtection(db: Database.Database): EndpointProtect
      WHERE id = @id AND circuit_probe_at = @probeAt`,
   );
   const close = db.prepare(
-    `UPDATE endpoints SET circuit_failures = 0, circuit_trips = 0, circuit_open_until = NULL,
-       circuit_probe_at = NULL
-     WHERE app_id = ? AND id = ?`,
+    `UPDATE endpoints SET ${CLOSED_CIRCUIT_SET} WHERE app_id = ? AND id = ?`,
   );
 
   const reserveTx = db.transaction((endpointId: string, now: number, want: number) => {
