@@ -1,14 +1,21 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ReceiverMessage, ReceiverStats } from './protocol.ts';
+import type { ReceiverCommand, ReceiverMessage, ReceiverStats } from './protocol.ts';
 
 const RECEIVER = fileURLToPath(new URL('./receiver.ts', import.meta.url));
 
 export interface ReceiverProcess {
   readonly url: string;
   readonly pid: number;
-  /** Starts a run; resolves with the stats once `expected` distinct deliveries arrived. */
-  reset(runId: string, expected: number): Promise<{ done: Promise<ReceiverStats> }>;
+  /**
+   * Starts a run; `done` resolves with the stats once `expected` distinct deliveries arrived
+   * (those to `/slow/...` paths, answered after `slowMs`, do not count; see receiver.ts).
+   */
+  reset(
+    runId: string,
+    expected: number,
+    options?: { slowMs?: number },
+  ): Promise<{ done: Promise<ReceiverStats> }>;
   /** Lowers the expected count (some publishes failed). */
   expect(runId: string, expected: number): void;
   /** The figures so far (for a run that timed out). */
@@ -36,6 +43,7 @@ export async function startReceiverProcess(): Promise<ReceiverProcess> {
     });
   const ready = await next((m) => m.type === 'ready');
   const port = ready.type === 'ready' ? ready.port : 0;
+  const send = (command: ReceiverCommand) => child.send(command);
   const statsOf = (m: ReceiverMessage): ReceiverStats => {
     if (m.type === 'done' || m.type === 'report') return m.stats;
     throw new Error(`unexpected message ${m.type}`);
@@ -44,21 +52,21 @@ export async function startReceiverProcess(): Promise<ReceiverProcess> {
   return {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid ?? -1,
-    async reset(runId, expected) {
+    async reset(runId, expected, options = {}) {
       const acknowledged = next((m) => m.type === 'reset-ok' && m.runId === runId);
       // Listen for `done` before the reset is acknowledged, so an early finish is not missed.
       const done = next((m) => m.type === 'done' && m.runId === runId).then(statsOf);
       done.catch(() => {});
-      child.send({ type: 'reset', runId, expected });
+      send({ type: 'reset', runId, expected, slowMs: options.slowMs });
       await acknowledged;
       return { done };
     },
     expect(runId, expected) {
-      child.send({ type: 'expect', runId, expected });
+      send({ type: 'expect', runId, expected });
     },
     async report(runId) {
       const reply = next((m) => m.type === 'report' && m.runId === runId);
-      child.send({ type: 'report', runId });
+      send({ type: 'report', runId });
       return statsOf(await reply);
     },
     async close() {

@@ -5,14 +5,18 @@
  * the payload (milliseconds on the machine's monotonic clock, which processes share; see
  * `monotonicMs`).
  *
- * Messages from the parent: `{ type: 'reset', runId, expected }` starts counting afresh;
- * `{ type: 'expect', runId, expected }` corrects the expected count (publishes that failed);
- * `{ type: 'report', runId }` asks for the figures so far. It replies `{ type: 'ready', port }`
- * once listening, and `{ type: 'done' | 'report', runId, stats }`.
+ * A path starting with `/slow/` stands for a slow receiver: it is answered after the run's
+ * `slowMs`, and its deliveries are counted apart (`slowUnique`), neither in `unique` nor toward
+ * `expected`, so a run can end as soon as the fast destinations have everything.
+ *
+ * Messages from the parent (`ReceiverCommand`): `{ type: 'reset', runId, expected, slowMs }`
+ * starts counting afresh; `{ type: 'expect', runId, expected }` corrects the expected count
+ * (publishes that failed); `{ type: 'report', runId }` asks for the figures so far. It replies
+ * `{ type: 'ready', port }` once listening, and `{ type: 'done' | 'report', runId, stats }`.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ReceiverStats } from './protocol.ts';
+import type { ReceiverCommand, ReceiverStats } from './protocol.ts';
 import { monotonicMs, percentile } from './stats.ts';
 
 const send = (message: unknown) => process.send?.(message);
@@ -21,6 +25,8 @@ const SENT_AT = /"sentAt":\s*([0-9.]+)/;
 let runId = '';
 let expected = Number.POSITIVE_INFINITY;
 let seen = new Set<string>();
+let slowSeen = new Set<string>();
+let slowMs = 0;
 let total = 0;
 let firstAt = 0;
 let lastAt = 0;
@@ -33,8 +39,9 @@ function stats(): ReceiverStats {
   const sorted = latencies.slice(0, seen.size).sort();
   return {
     unique: seen.size,
+    slowUnique: slowSeen.size,
     total,
-    duplicates: total - seen.size,
+    duplicates: total - seen.size - slowSeen.size,
     firstAt,
     lastAt,
     p50Ms: percentile(sorted, 0.5),
@@ -56,9 +63,14 @@ const server = createServer((req, res) => {
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     const now = monotonicMs();
-    res.writeHead(200).end();
     total++;
     const key = `${req.url} ${req.headers['svix-id'] ?? req.headers['webhook-id'] ?? ''}`;
+    if (req.url?.startsWith('/slow/') === true) {
+      slowSeen.add(key);
+      setTimeout(() => res.writeHead(200).end(), slowMs);
+      return;
+    }
+    res.writeHead(200).end();
     if (seen.has(key)) return;
     // The publisher puts `sentAt` first; reading it from the head is cheaper than parsing 1 KB.
     const head = (chunks[0] ?? Buffer.alloc(0)).toString('latin1', 0, 64);
@@ -80,11 +92,13 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 60_000;
 
-process.on('message', (message: { type: string; runId: string; expected?: number }) => {
+process.on('message', (message: ReceiverCommand) => {
   if (message.type === 'reset') {
     runId = message.runId;
     expected = message.expected ?? Number.POSITIVE_INFINITY;
+    slowMs = message.slowMs ?? 0;
     seen = new Set();
+    slowSeen = new Set();
     total = 0;
     firstAt = 0;
     lastAt = 0;
@@ -92,7 +106,7 @@ process.on('message', (message: { type: string; runId: string; expected?: number
     doneSent = false;
     send({ type: 'reset-ok', runId });
   } else if (message.type === 'expect' && message.runId === runId) {
-    expected = message.expected ?? expected;
+    expected = message.expected;
     checkDone();
   } else if (message.type === 'report') {
     send({ type: 'report', runId, stats: stats() });

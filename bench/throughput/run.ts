@@ -2,7 +2,7 @@
  * Herald throughput and latency, side by side with the raw HTTP ceiling of this machine.
  * See README.md next to this file for the workload, the flags and how to read the output.
  *
- *   npm run bench -- --runs 3
+ *   npm run bench:throughput -- --runs 3
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -47,7 +47,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    'usage: npm run bench -- [--messages 20000] [--endpoints 1] [--rate 500] [--duration 20]\n' +
+    'usage: npm run bench:throughput -- [--messages 20000] [--endpoints 1] [--rate 500] [--duration 20]\n' +
       '  [--concurrency 64] [--runs 3] [--scenarios max,steady] [--systems ceiling,herald]\n  [--timeout 180] [--warmup 2000]\n' +
       '  [--herald-env HERALD_X=value ...] [--cpu-prof] [--out file.json]\n',
   );

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
+import type { NewMessage } from '../store/message-store.ts';
 import type { ApplicationRecord, MessageRecord, TraceContext } from '../store/records.ts';
 import type { Store } from '../store/store.ts';
 
@@ -69,18 +70,22 @@ export interface PublishResult {
   deliveryCount: number;
 }
 
+/** A message ready for the store, and the span of its publish (tracing on). */
+export interface PreparedMessage {
+  input: NewMessage;
+  span: PublishSpan | undefined;
+}
+
 /**
- * Publishes one message: stores it and queues one delivery per matching endpoint in a single
- * transaction, then wakes the dispatcher so the deliveries go out without waiting for a poll.
- *
- * @example
- * await publishMessage(deps, { appId, eventType: 'user.created', payload: '{"id":1}' });
+ * The store's input for `request`, made at `createdAt`, and its span started: what a publish
+ * does before its transaction, one message or a batch alike.
  */
-export async function publishMessage(
-  deps: PublishDeps,
+export function prepareMessage(
+  deps: Pick<PublishDeps, 'newId' | 'publishTracer'>,
   request: PublishRequest,
-): Promise<PublishResult> {
-  const createdAt = deps.clock();
+  createdAt: number,
+  newDeliveryId: () => string,
+): PreparedMessage {
   const retentionMs =
     request.retentionHours != null
       ? request.retentionHours * HOUR_MS
@@ -91,9 +96,8 @@ export async function publishMessage(
     { id, appId, eventType: request.eventType },
     request.traceHeaders,
   );
-  let result: PublishResult;
-  try {
-    result = await deps.store.createMessage({
+  return {
+    input: {
       message: {
         id,
         appId,
@@ -107,8 +111,27 @@ export async function publishMessage(
       },
       application: request.application,
       onlyEndpointId: request.onlyEndpointId,
-      newDeliveryId: () => deps.newId('dlv'),
-    });
+      newDeliveryId,
+    },
+    span,
+  };
+}
+
+/**
+ * Publishes one message: stores it and queues one delivery per matching endpoint in a single
+ * transaction, then wakes the dispatcher so the deliveries go out without waiting for a poll.
+ *
+ * @example
+ * await publishMessage(deps, { appId, eventType: 'user.created', payload: '{"id":1}' });
+ */
+export async function publishMessage(
+  deps: PublishDeps,
+  request: PublishRequest,
+): Promise<PublishResult> {
+  const { input, span } = prepareMessage(deps, request, deps.clock(), () => deps.newId('dlv'));
+  let result: PublishResult;
+  try {
+    result = await deps.store.createMessage(input);
   } catch (error) {
     span?.end({ ok: false, error });
     throw error;

@@ -1,3 +1,4 @@
+import { HeraldError } from '../errors.ts';
 import type {
   ApplicationRecord,
   DeliveryRecord,
@@ -23,6 +24,12 @@ export interface NewMessage {
   /** Makes each delivery's id (`newId('dlv')`). */
   newDeliveryId: () => string;
 }
+
+/**
+ * A message of a batch (`createMessages`): as `NewMessage`, without inline application creation,
+ * which is the single publish's alone.
+ */
+export type NewBatchMessage = Omit<NewMessage, 'application'>;
 
 export interface CreatedMessage {
   /** The stored message (its `appId` resolved). */
@@ -51,6 +58,14 @@ export interface MessageStore {
    * the application.
    */
   createMessage(input: NewMessage): Promise<CreatedMessage>;
+  /**
+   * Stores every message of `inputs` and queues their deliveries as `createMessage` does, all in
+   * ONE transaction: every message is stored, or none is. Results come in the order of `inputs`.
+   * Throws HeraldError `conflict` naming the index (`batchEventIdConflict`) when an eventId is
+   * taken in its application or repeats within `inputs`, and `not_found` when an application
+   * (or an `onlyEndpointId`) does not exist.
+   */
+  createMessages(inputs: readonly NewBatchMessage[]): Promise<CreatedMessage[]>;
   /** Looks up by id first, then by eventId, within one application. */
   getMessage(appId: string, idOrEventId: string): Promise<MessageRecord | null>;
   /** Ordered by id (creation time). */
@@ -63,4 +78,15 @@ export interface MessageStore {
   expungeMessageContent(appId: string, msgId: string): Promise<void>;
   /** Every delivery of one message, oldest first. */
   listMessageDeliveries(msgId: string): Promise<DeliveryRecord[]>;
+}
+
+/**
+ * The `conflict` of message `index` of a batch whose eventId is taken: every backend words it
+ * alike, and says that the rest of the batch was not stored either.
+ */
+export function batchEventIdConflict(index: number, eventId: string | null): HeraldError {
+  return new HeraldError(
+    'conflict',
+    `Message ${index} of the batch (counting from 0) has eventId '${eventId}', which is already used in this application; eventIds are unique per application. Nothing of the batch was stored.`,
+  );
 }

@@ -24,6 +24,7 @@ export const ADMIN_ONLY = new Set([
   'POST /api/v1/app',
   'DELETE /api/v1/app/:app_id',
   'POST /api/v1/app/:app_id/msg',
+  'POST /api/v1/app/:app_id/msg/batch',
   'DELETE /api/v1/app/:app_id/msg/:msg_id/content',
   'POST /api/v1/event-type',
   ...['PUT', 'PATCH', 'DELETE'].map((m) => `${m} /api/v1/event-type/:event_type_name`),
@@ -51,6 +52,9 @@ export const BODIES: Record<string, unknown> = {
   'POST /api/v1/app/:app_id/endpoint/:endpoint_id/send-example': { eventType: SHARED_EVENT_TYPE },
   'POST /api/v1/app/:app_id/endpoint/:endpoint_id/recover': { since: '2020-01-01T00:00:00Z' },
   'POST /api/v1/app/:app_id/msg': { eventType: SHARED_EVENT_TYPE, payload: {} },
+  'POST /api/v1/app/:app_id/msg/batch': {
+    messages: [{ eventType: SHARED_EVENT_TYPE, payload: {} }],
+  },
   'POST /api/v1/event-type': { name: 'tenant.new', description: 'x' },
   'PUT /api/v1/event-type/:event_type_name': { description: 'x' },
   'POST /api/v1/auth/token': { kind: 'app', appId: ':app_id' },

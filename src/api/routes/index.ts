@@ -6,6 +6,7 @@ import { authRoutes } from './auth.ts';
 import { endpointRoutes } from './endpoints.ts';
 import { eventTypeRoutes } from './event-types.ts';
 import { healthRoutes } from './health.ts';
+import { messageBatchRoutes } from './message-batch.ts';
 import { messageRoutes } from './messages.ts';
 import { tokenRoutes } from './tokens.ts';
 
@@ -17,6 +18,7 @@ export function registerRoutes(ctx: ApiContext): FastifyPluginAsync {
     await app.register(eventTypeRoutes(ctx));
     await app.register(endpointRoutes(ctx));
     await app.register(messageRoutes(ctx));
+    await app.register(messageBatchRoutes(ctx));
     await app.register(attemptRoutes(ctx));
     await app.register(authRoutes(ctx));
     await app.register(tokenRoutes(ctx));

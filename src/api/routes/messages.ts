@@ -3,7 +3,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { examplePayload } from '../../core/example-payload.ts';
 import { hasIdPrefix, UID_PATTERN } from '../../core/ids.ts';
-import { HeraldError, notFound, validationError } from '../../errors.ts';
+import { HeraldError, notFound, type ValidationProblem, validationError } from '../../errors.ts';
 import { type PublishRequest, publishMessage } from '../../services/publish-message.ts';
 import type { ApplicationRecord, MessageRecord } from '../../store/records.ts';
 import type { ApiContext } from '../context.ts';
@@ -80,14 +80,26 @@ const PATH_NAMING: ApplicationNaming = {
   uidSource: 'the app_id of the path',
 };
 
+/**
+ * The problem of a message that gives its payload retention both in days and in hours, if it
+ * does; `at` is where the message sits in the request (`['body']` for a single publish).
+ */
+export function retentionProblem(
+  body: Static<typeof MessageIn>,
+  at: readonly string[],
+): ValidationProblem | undefined {
+  if (body.payloadRetentionPeriod == null || body.payloadRetentionHours == null) return undefined;
+  return {
+    loc: [...at, 'payloadRetentionHours'],
+    msg: 'Give payloadRetentionPeriod (days) or payloadRetentionHours, not both.',
+    type: 'value_error',
+  };
+}
+
 /** Refuses a message that gives its payload retention both in days and in hours. */
 export function checkRetention(body: Static<typeof MessageIn>): void {
-  if (body.payloadRetentionPeriod != null && body.payloadRetentionHours != null) {
-    throw validationError(
-      ['body', 'payloadRetentionHours'],
-      'Give payloadRetentionPeriod (days) or payloadRetentionHours, not both.',
-    );
-  }
+  const problem = retentionProblem(body, ['body']);
+  if (problem !== undefined) throw new HeraldError('validation_error', [problem]);
 }
 
 /**
@@ -122,11 +134,22 @@ export function publishRequestFor(
   } else if (existing === null || existing.internal) {
     throw notFound('Application', idOrUid);
   }
+  const request = publishRequestOf(appId, body, JSON.stringify(body.payload));
+  request.application = application;
+  return request;
+}
+
+/** The publish request of `body` to the application `appId`, with its payload as `payload` text. */
+export function publishRequestOf(
+  appId: string,
+  body: Static<typeof MessageIn>,
+  payload: string,
+): PublishRequest {
   return {
     appId,
-    application,
+    application: undefined,
     eventType: body.eventType,
-    payload: JSON.stringify(body.payload),
+    payload,
     eventId: body.eventId,
     channels: body.channels,
     retentionDays: body.payloadRetentionPeriod,

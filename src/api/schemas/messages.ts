@@ -86,6 +86,25 @@ export const MessageOut = Type.Object(
   { title: 'MessageOut' },
 );
 
+/** Most messages in one batch publish. */
+export const MAX_BATCH_MESSAGES = 1000;
+
+export const MessageBatchIn = Type.Object(
+  {
+    messages: Type.Array(MessageIn, {
+      minItems: 1,
+      maxItems: MAX_BATCH_MESSAGES,
+      description: `1 to ${MAX_BATCH_MESSAGES} messages, each as the body of Create Message, without \`application\`.`,
+    }),
+  },
+  { title: 'MessageBatchIn' },
+);
+
+export const MessageBatchOut = Type.Object(
+  { data: Type.Array(MessageOut, { description: 'The messages, in the order sent.' }) },
+  { title: 'MessageBatchOut' },
+);
+
 export const MsgIdParams = Type.Object({
   app_id: Type.String({ minLength: 1, maxLength: 256, description: 'The application id or uid.' }),
   msg_id: Type.String({ minLength: 1, maxLength: 256, description: 'The message id or eventId.' }),

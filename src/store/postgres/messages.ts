@@ -1,7 +1,13 @@
 import type pg from 'pg';
 import { firstIdAt } from '../../core/ids.ts';
 import { HeraldError, notFound } from '../../errors.ts';
-import type { CreatedMessage, MessageStore, NewMessage } from '../message-store.ts';
+import {
+  batchEventIdConflict,
+  type CreatedMessage,
+  type MessageStore,
+  type NewBatchMessage,
+  type NewMessage,
+} from '../message-store.ts';
 import {
   isConnectionError,
   isForeignKeyViolation,
@@ -104,12 +110,17 @@ export function pgMessages(db: PgDatabase, due: DueNotifications): MessageStore 
    * found (the transaction is atomic, so all of them are), the results stand. Not found, or
    * the look-up fails too: the 503 stands.
    */
-  async function writeInOneTransaction(inputs: readonly NewMessage[]) {
+  async function writeInOneTransaction(
+    inputs: readonly NewMessage[],
+    /** Throws to roll the transaction back after seeing the results (a batch's all-or-nothing). */
+    check?: (results: readonly Settled<CreatedMessage>[]) => void,
+  ) {
     let written: Awaited<ReturnType<typeof writeMessages>> | undefined;
     try {
       return await db.transaction(async (client) => {
         written = undefined;
         const result = await writeMessages(client, schema, inputs, due.channel);
+        check?.(result.results);
         // Set last: from here on only the COMMIT is left.
         written = result;
         return result.results;
@@ -154,8 +165,36 @@ export function pgMessages(db: PgDatabase, due: DueNotifications): MessageStore 
     }
   }
 
+  /**
+   * A batch of its own (`createMessages`): ONE transaction, never merged with other publishes,
+   * rolled back if any of its messages cannot be stored. It runs beside the group commit, not
+   * behind it; the two only ever wait on each other for the same eventId, and a deadlock
+   * between them is retried by `db.transaction`.
+   */
+  async function writeAll(inputs: readonly NewBatchMessage[]): Promise<CreatedMessage[]> {
+    const first = inputs[0];
+    if (first === undefined) return [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const results = await writeInOneTransaction(inputs, refuseUnlessAllStored(inputs));
+        return results.map((result) => {
+          if (!result.ok) throw result.error; // refuseUnlessAllStored saw to it: never here
+          return result.value;
+        });
+      } catch (error) {
+        const endpointGone =
+          isForeignKeyViolation(error) &&
+          (violatedConstraint(error) ?? '').startsWith('deliveries_endpoint_id');
+        if (endpointGone && attempt < 2) continue;
+        // All messages of a batch go to one application in practice: the first names it.
+        throw explainWriteError(error, first);
+      }
+    }
+  }
+
   return {
     createMessage: groupCommit(writeBatch, { maxBytes: MAX_BATCH_BYTES, sizeOf: batchBytes }),
+    createMessages: writeAll,
     async getMessage(appId, idOrEventId) {
       const rows = await db.rows<MessageRow>(
         `(SELECT ${MESSAGE_COLUMNS} FROM messages WHERE app_id = $1 AND id = $2)
@@ -205,6 +244,20 @@ export function pgMessages(db: PgDatabase, due: DueNotifications): MessageStore 
       );
       return rows.map(toDelivery);
     },
+  };
+}
+
+/** Throws the first message's refusal, which rolls its batch's transaction back. */
+function refuseUnlessAllStored(inputs: readonly NewBatchMessage[]) {
+  return (results: readonly Settled<CreatedMessage>[]): void => {
+    const index = results.findIndex((result) => !result.ok);
+    const failed = results[index];
+    if (failed === undefined || failed.ok) return;
+    const error = failed.error;
+    if (error instanceof HeraldError && error.code === 'conflict') {
+      throw batchEventIdConflict(index, inputs[index]?.message.eventId ?? null);
+    }
+    throw error;
   };
 }
 

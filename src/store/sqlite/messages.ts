@@ -1,8 +1,15 @@
 import type Database from 'better-sqlite3';
-import { endpointMatches } from '../../core/endpoint-filter.ts';
+import { type EndpointFilter, endpointMatches } from '../../core/endpoint-filter.ts';
 import { firstIdAt } from '../../core/ids.ts';
-import { conflict, notFound } from '../../errors.ts';
-import type { CreatedMessage, MessageFilter, MessageStore, NewMessage } from '../message-store.ts';
+import { conflict, HeraldError, notFound } from '../../errors.ts';
+import {
+  batchEventIdConflict,
+  type CreatedMessage,
+  type MessageFilter,
+  type MessageStore,
+  type NewBatchMessage,
+  type NewMessage,
+} from '../message-store.ts';
 import {
   type DeliveryRecord,
   DeliveryStatus,
@@ -52,6 +59,18 @@ interface EndpointFilterRow {
   event_types: string | null;
   channels: string | null;
 }
+
+/** An enabled endpoint, with what `endpointMatches` reads. */
+interface FanOutTarget extends EndpointFilter {
+  id: string;
+}
+
+/**
+ * Most batches (`createMessages`) sharing one commit. Small batches gain from sharing its sync;
+ * a full batch (1,000 messages) costs far more in inserts than in the sync, so a few per commit
+ * is plenty, and it bounds how much one commit writes to the WAL.
+ */
+const BATCHES_PER_COMMIT = 8;
 
 export function sqliteMessages(db: Database.Database): MessageStore {
   const insertMessage = db.prepare(
@@ -104,7 +123,24 @@ export function sqliteMessages(db: Database.Database): MessageStore {
     return { appId: app.id, created: true };
   }
 
-  const createTx = db.transaction((input: NewMessage): CreatedMessage => {
+  /** The fan-out filters of an application's enabled endpoints. */
+  function fanOutTargets(appId: string): FanOutTarget[] {
+    return (enabledEndpoints.all(appId) as EndpointFilterRow[]).map((row) => ({
+      id: row.id,
+      disabled: false,
+      eventTypes: parseJsonColumn<string[]>(row.event_types),
+      channels: parseJsonColumn<string[]>(row.channels),
+    }));
+  }
+
+  /**
+   * Stores one message and its deliveries; runs inside the caller's transaction.
+   * `targetsOf` gives an application's endpoints (a batch reads them once for all its messages).
+   */
+  function storeMessage(
+    input: NewMessage,
+    targetsOf: (appId: string) => readonly FanOutTarget[],
+  ): CreatedMessage {
     const { appId, created } = resolveApplication(input);
     const message: MessageRecord = { ...input.message, appId };
     try {
@@ -158,18 +194,41 @@ export function sqliteMessages(db: Database.Database): MessageStore {
     // A just-created application has no endpoints yet.
     if (created) return { message, deliveryCount: 0 };
     let deliveryCount = 0;
-    for (const row of enabledEndpoints.all(appId) as EndpointFilterRow[]) {
-      const filter = {
-        disabled: false,
-        eventTypes: parseJsonColumn<string[]>(row.event_types),
-        channels: parseJsonColumn<string[]>(row.channels),
-      };
-      if (endpointMatches(filter, message)) {
-        queue(row.id);
+    for (const target of targetsOf(appId)) {
+      if (endpointMatches(target, message)) {
+        queue(target.id);
         deliveryCount++;
       }
     }
     return { message, deliveryCount };
+  }
+
+  const createTx = db.transaction((input: NewMessage) => storeMessage(input, fanOutTargets));
+
+  /** All or nothing: a message that fails throws, which rolls the whole batch back. */
+  const createAllTx = db.transaction((inputs: readonly NewBatchMessage[]): CreatedMessage[] => {
+    const targets = new Map<string, FanOutTarget[]>();
+    const targetsOf = (appId: string) => {
+      let found = targets.get(appId);
+      if (found === undefined) {
+        found = fanOutTargets(appId);
+        targets.set(appId, found);
+      }
+      return found;
+    };
+    const created: CreatedMessage[] = new Array(inputs.length);
+    for (let index = 0; index < inputs.length; index++) {
+      const input = inputs[index] as NewBatchMessage;
+      try {
+        created[index] = storeMessage(input, targetsOf);
+      } catch (error) {
+        if (error instanceof HeraldError && error.code === 'conflict') {
+          throw batchEventIdConflict(index, input.message.eventId);
+        }
+        throw error;
+      }
+    }
+    return created;
   });
 
   function listStatement(filter: MessageFilter, keysetWhere: string, order: string) {
@@ -198,6 +257,9 @@ export function sqliteMessages(db: Database.Database): MessageStore {
   return {
     // Publishes arriving together share one commit; see group-commit.ts.
     createMessage: groupCommit(db, createTx),
+    // Batches arriving together share one commit too, each in a savepoint of its own, so one
+    // batch's failure never undoes another's messages.
+    createMessages: groupCommit(db, createAllTx, BATCHES_PER_COMMIT),
     async getMessage(appId, idOrEventId) {
       const row = (byId.get(appId, idOrEventId) ?? byEventId.get(appId, idOrEventId)) as
         | MessageRow
