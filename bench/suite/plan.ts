@@ -21,7 +21,7 @@ export interface PlannedRun {
 function modesOf(workload: WorkloadId, ctx: WorkloadContext): readonly RunMode[] {
   if (workload === 'a' || workload === 'b') return ctx.options.modes;
   if (workload === 'c') return ['one'];
-  if (workload === 'd') return ['drain'];
+  if (workload === 'd') return ['drain-small', 'drain'];
   return ['solo', 'with-slow'];
 }
 
@@ -55,7 +55,7 @@ function execute(planned: PlannedRun, ctx: WorkloadContext): Promise<RunResult> 
     case 'c':
       return runLatency(contender, ctx, key);
     case 'd':
-      return runBacklog(contender, ctx, key);
+      return runBacklog(contender, ctx, key, mode === 'drain-small' ? 'drain-small' : 'drain');
     case 'e':
       return runSlowReceiver(contender, ctx, key, mode === 'with-slow' ? 'with-slow' : 'solo');
   }

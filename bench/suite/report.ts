@@ -105,15 +105,18 @@ function slowReceiverTable(summaries: readonly Summary[]): string[] {
   return markdownTable(header, rows);
 }
 
-/** (d) with the same contender's (a) one-at-a-time rate beside the drain rate. */
+/** (d) with the same contender's drain from a small queue beside the drain from the backlog. */
 function backlogTable(summaries: readonly Summary[]): string[] {
-  const oneRate = (s: Summary) =>
-    at(findSummary(summaries, 'a', 'one', s.contender), 'deliveriesPerSecond');
+  const smallRate = (s: Summary) =>
+    at(findSummary(summaries, 'd', 'drain-small', s.contender), 'drainPerSecond');
   return tableFor(summaries, 'd', 'drain', [
     value('seeded msg/s', 'seedPerSecond', fmtCount),
     value('drain deliveries/s', 'drainPerSecond', fmtCount),
-    { title: '(a) one deliveries/s', cell: (row) => fmtCount(oneRate(row)) },
-    { title: 'drain / (a)', cell: (row) => fmtRatio(at(row, 'drainPerSecond') / oneRate(row)) },
+    { title: 'small-queue drain/s', cell: (row) => fmtCount(smallRate(row)) },
+    {
+      title: 'backlog / small',
+      cell: (row) => fmtRatio(at(row, 'drainPerSecond') / smallRate(row)),
+    },
     rss,
     value('largest process MiB', 'largestProcessRssMiB', fmtMiB),
   ]);

@@ -1,7 +1,8 @@
 // (d) Backlog: an instance started paused takes --backlog messages to one destination through
 // its bulk API (chunks of 1,000, 4 calls in flight) without delivering; then resume() and the
 // first --backlog-drain deliveries are timed: drain rate = count / (last receipt - first
-// receipt). Peak RSS is that of the delivering processes once those deliveries are in (summed,
+// receipt). The reference (`drain-small`) is the same drain from a queue holding only those
+// --backlog-drain messages: the 'empty-queue rate' the target compares with. Peak RSS is that of the delivering processes once those deliveries are in (summed,
 // and the largest one: each process of `--workers 2` is a node of its own). No
 // warm-up (nothing is delivered while paused): a drain of 100,000 outlasts any JIT warm-up.
 // PostgreSQL-backed contenders settle (VACUUM ANALYZE, CHECKPOINT) between seeding and resuming.
@@ -22,7 +23,7 @@ import { BULK_CHUNK, BULK_IN_FLIGHT } from './throughput.ts';
 
 export interface BacklogResult extends RunCommon {
   readonly workload: 'd';
-  readonly mode: 'drain';
+  readonly mode: 'drain' | 'drain-small';
   /** Messages accepted while paused, and how fast. */
   readonly seeded: number;
   readonly seedPerSecond: number;
@@ -37,15 +38,16 @@ export function runBacklog(
   contender: Contender,
   ctx: WorkloadContext,
   key: RunKey,
+  mode: 'drain' | 'drain-small',
 ): Promise<BacklogResult> {
-  const label = `d-drain-${key.run}-${contender.name}`;
+  const label = `d-${mode}-${key.run}-${contender.name}`;
   return withInstance(contender, ctx, label, true, async (instance) => {
     const { receiver, options } = ctx;
     await instance.configure([destination(ctx, 0)]);
     const seeded = await publishInChunks(
       instance,
       label,
-      options.backlog,
+      mode === 'drain' ? options.backlog : options.backlogDrain,
       BULK_CHUNK,
       BULK_IN_FLIGHT,
     );
@@ -59,7 +61,7 @@ export function runBacklog(
     const hasRss = rss !== undefined && rss.length > 0;
     return {
       workload: 'd',
-      mode: 'drain',
+      mode,
       contender: key.contender,
       run: key.run,
       expected,
