@@ -46,13 +46,11 @@ export function registerAuth(
   app.decorate('tokenCache', tokens);
 
   /**
-   * The token from the cache or the store. A read that a revocation (or an application's
+   * The token from the store (the caller found none in the cache), cached when found. A read that a revocation (or an application's
    * deletion) on this node overtook may hold the record from before it: it is neither cached
    * nor trusted, and the token is read once more, after the revocation.
    */
   async function lookUp(hash: string): Promise<TokenRecord | null> {
-    const cached = tokens.get(hash);
-    if (cached !== undefined) return cached;
     let found: TokenRecord | null = null;
     for (let read = 0; read < 2; read++) {
       const lookup = tokens.beginLookup(hash);
@@ -67,22 +65,13 @@ export function registerAuth(
     return found;
   }
 
-  app.addHook('onRequest', async (request) => {
-    if (!needsPrincipal(request)) return;
-    const header = request.headers.authorization;
-    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (match === null || match[1] === undefined) {
-      limiter?.chargeAddress(request);
-      throw new HeraldError(
-        'authentication_failed',
-        'Send the token as an `Authorization: Bearer <token>` header.',
-      );
-    }
-    const hash = hashToken(match[1]);
-    // An address that spent its budget of failed attempts gets no more look-ups (guessing).
-    const charged =
-      limiter !== null && tokens.get(hash) === undefined && limiter.takeForLookup(request, hash);
-    const token = await lookUp(hash);
+  /** Sets `request.principal` from a token record read for `hash`, or throws the 401. */
+  function admit(
+    request: FastifyRequest,
+    hash: string,
+    token: TokenRecord | null,
+    charged: boolean,
+  ): void {
     const usable =
       token !== null &&
       hashesEqual(token.hash, hash) &&
@@ -108,5 +97,41 @@ export function registerAuth(
         'The bearer token is not bound to an application.',
       );
     }
+  }
+
+  // A callback hook, not an async one: a cached token (nearly every request) is settled without
+  // a promise; only a store read goes asynchronous. Fastify turns a synchronous throw into the
+  // hook's error.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!needsPrincipal(request)) return done();
+    const header = request.headers.authorization;
+    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (match === null || match[1] === undefined) {
+      limiter?.chargeAddress(request);
+      throw new HeraldError(
+        'authentication_failed',
+        'Send the token as an `Authorization: Bearer <token>` header.',
+      );
+    }
+    const hash = hashToken(match[1]);
+    const cached = tokens.get(hash);
+    if (cached !== undefined) {
+      admit(request, hash, cached, false);
+      return done();
+    }
+    // An address that spent its budget of failed attempts gets no more look-ups (guessing).
+    const charged = limiter?.takeForLookup(request, hash) === true;
+    lookUp(hash).then(
+      (token) => {
+        let failure: Error | undefined;
+        try {
+          admit(request, hash, token, charged);
+        } catch (error) {
+          failure = error as Error;
+        }
+        done(failure);
+      },
+      (error: Error) => done(error),
+    );
   });
 }

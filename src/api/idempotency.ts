@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HeraldError } from '../errors.ts';
 import type { ApiContext } from './context.ts';
 
@@ -29,12 +29,13 @@ export function registerIdempotency(app: FastifyInstance, ctx: ApiContext): void
   app.decorateRequest('idempotency', undefined);
   const ttlMs = ctx.config.idempotencyTtlHours * 3_600_000;
 
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.method !== 'POST' || request.principal === undefined) return;
-    if (request.routeOptions.config.answerHoldsSecret === true) return;
+  /** The request's idempotency key when it has one that applies, else undefined. */
+  function keyOf(request: FastifyRequest): string | undefined {
+    if (request.method !== 'POST' || request.principal === undefined) return undefined;
+    if (request.routeOptions.config.answerHoldsSecret === true) return undefined;
     const header = request.headers['idempotency-key'];
     const key = Array.isArray(header) ? header[0] : header;
-    if (key === undefined || key === '') return;
+    if (key === undefined || key === '') return undefined;
     if (key.length > MAX_KEY_LENGTH) {
       throw new HeraldError(
         'generic_error',
@@ -48,6 +49,11 @@ export function registerIdempotency(app: FastifyInstance, ctx: ApiContext): void
         'The idempotency-key header may not contain control characters.',
       );
     }
+    return key;
+  }
+
+  /** Claims `key` for this request, or answers it (a replay); true when it answered. */
+  async function claim(request: FastifyRequest, reply: FastifyReply, key: string) {
     const scope = scopeOf(request);
     const now = ctx.clock();
     const found = await ctx.store.beginIdempotentRequest(
@@ -66,15 +72,32 @@ export function registerIdempotency(app: FastifyInstance, ctx: ApiContext): void
     if (found.state === 'done') {
       request.idempotency = { scope, key, replayed: true };
       reply.code(found.statusCode).type('application/json').header('idempotent-replayed', 'true');
-      return reply.send(found.body);
+      reply.send(found.body);
+      return true;
     }
     request.idempotency = { scope, key, replayed: false };
+    return false;
+  }
+
+  // Callback hooks, not async ones: a request without a key (most publishes) passes both
+  // without a promise. Fastify turns a synchronous throw into the hook's error; a hook that
+  // answered the request does not call `done`.
+  app.addHook('preHandler', (request, reply, done) => {
+    const key = keyOf(request);
+    if (key === undefined) return done();
+    claim(request, reply, key).then(
+      (answered) => {
+        if (!answered) done();
+      },
+      (error: Error) => done(error),
+    );
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    const claim = request.idempotency;
-    if (claim === undefined || claim.replayed) return payload;
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const claimed = request.idempotency;
+    if (claimed === undefined || claimed.replayed) return done(null, payload);
     request.idempotency = undefined;
+    let settled: Promise<void>;
     if (reply.statusCode >= 200 && reply.statusCode < 300) {
       const body =
         typeof payload === 'string'
@@ -82,11 +105,19 @@ export function registerIdempotency(app: FastifyInstance, ctx: ApiContext): void
           : payload === null || payload === undefined
             ? ''
             : String(payload);
-      await ctx.store.finishIdempotentRequest(claim.scope, claim.key, reply.statusCode, body);
+      settled = ctx.store.finishIdempotentRequest(
+        claimed.scope,
+        claimed.key,
+        reply.statusCode,
+        body,
+      );
     } else {
-      await ctx.store.abandonIdempotentRequest(claim.scope, claim.key);
+      settled = ctx.store.abandonIdempotentRequest(claimed.scope, claimed.key);
     }
-    return payload;
+    settled.then(
+      () => done(null, payload),
+      (error: Error) => done(error),
+    );
   });
 }
 

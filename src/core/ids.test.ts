@@ -68,6 +68,18 @@ describe('ids', () => {
     }
   });
 
+  it('makes ids whose text is the reference encoding of their value, at any millisecond', () => {
+    let ms = 0;
+    const next = createIdGenerator(() => ms);
+    for (let i = 0; i < 20_000; i++) {
+      // New milliseconds (a fresh random part) and runs within one (incremented digits).
+      if (i % 3 === 0) ms += Math.floor(Math.random() * 2 ** 34);
+      const id = next('atmpt');
+      assert.equal(id, `atmpt_${referenceEncode(decode(id))}`);
+      assert.equal(decode(id) >> 80n, BigInt(ms));
+    }
+  });
+
   it('stays increasing when the clock steps back', () => {
     let ms = 1_790_000_000_000;
     const next = createIdGenerator(() => ms);

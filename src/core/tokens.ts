@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A new bearer token: a readable prefix and 32 random bytes. */
 export function generateToken(prefix: 'sk' | 'appsk'): string {
@@ -8,9 +8,10 @@ export function generateToken(prefix: 'sk' | 'appsk'): string {
 /**
  * Tokens are stored only as this hash. An unsalted SHA-256 suffices for generated tokens
  * (256 random bits: nothing to brute-force); a configured HERALD_ADMIN_TOKEN should be as random.
+ * The one-shot `hash` (hex), not a `createHash` object: this runs on every API request.
  */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token);
 }
 
 /**

@@ -1,11 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Static } from '@sinclair/typebox';
-import type { FastifyError, FastifyPluginAsync } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Config } from '../../config/load.ts';
 import { HeraldError, notFound, type ValidationProblem } from '../../errors.ts';
 import { type BatchPublishRequest, publishMessages } from '../../services/publish-batch.ts';
 import type { ApiContext } from '../context.ts';
 import { MAX_VALIDATION_PROBLEMS } from '../error-handler.ts';
+import { JSON_CONTENT_TYPE, messageOutJson } from '../message-out-json.ts';
 import { requireAdmin } from '../principal.ts';
 import { AppIdParams, errorResponses } from '../schemas/common.ts';
 import {
@@ -15,7 +16,7 @@ import {
   type MessageIn,
   WithContentQuery,
 } from '../schemas/messages.ts';
-import { publishRequestOf, retentionProblem, toMessageOut } from './messages.ts';
+import { publishRequestOf, retentionProblem } from './messages.ts';
 
 /**
  * The body limit of the batch route alone: a full batch (1,000 messages of a few KB) fits. The
@@ -123,12 +124,17 @@ export function messageBatchRoutes(ctx: ApiContext): FastifyPluginAsync {
         const results = await publishMessages(ctx, requests);
 
         const withContent = request.query.with_content ?? true;
-        const data = new Array<ReturnType<typeof toMessageOut>>(results.length);
+        // Each payload's stored text goes into the answer as is (see message-out-json.ts); the
+        // reply is untyped here since it sends `MessageBatchOut` as JSON text, not as objects.
+        const texts = new Array<string>(results.length);
         for (let i = 0; i < results.length; i++) {
           const { message } = results[i] as (typeof results)[number];
-          data[i] = toMessageOut(message, withContent, message.createdAt, messages[i]?.payload);
+          texts[i] = messageOutJson(message, withContent, message.createdAt);
         }
-        return reply.code(202).send({ data });
+        return (reply as FastifyReply)
+          .code(202)
+          .type(JSON_CONTENT_TYPE)
+          .send(`{"data":[${texts.join(',')}]}`);
       },
     );
   };

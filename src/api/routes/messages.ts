@@ -1,12 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { examplePayload } from '../../core/example-payload.ts';
 import { hasIdPrefix, UID_PATTERN } from '../../core/ids.ts';
 import { HeraldError, notFound, type ValidationProblem, validationError } from '../../errors.ts';
 import { type PublishRequest, publishMessage } from '../../services/publish-message.ts';
 import type { ApplicationRecord, MessageRecord } from '../../store/records.ts';
 import type { ApiContext } from '../context.ts';
+import { JSON_CONTENT_TYPE, messageOutJson } from '../message-out-json.ts';
 import { ListResponse, PaginationQuery, planList, toListResponse } from '../pagination.ts';
 import { loadApplication, requireAdmin } from '../principal.ts';
 import { AppIdParams, errorResponses, iso } from '../schemas/common.ts';
@@ -211,10 +212,12 @@ export function messageRoutes(ctx: ApiContext): FastifyPluginAsync {
             message = await publish(existing);
           }
         }
-        const withContent = request.query.with_content ?? true;
-        return reply
+        // The payload's stored text goes into the answer as is (see message-out-json.ts); the
+        // reply is untyped here since it sends `MessageOut` as JSON text, not as an object.
+        return (reply as FastifyReply)
           .code(202)
-          .send(toMessageOut(message, withContent, message.createdAt, body.payload));
+          .type(JSON_CONTENT_TYPE)
+          .send(messageOutJson(message, request.query.with_content ?? true, message.createdAt));
       },
     );
 

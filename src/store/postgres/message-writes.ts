@@ -1,7 +1,9 @@
+import type pg from 'pg';
 import { endpointMatches } from '../../core/endpoint-filter.ts';
 import { conflict, notFound } from '../../errors.ts';
 import type { CreatedMessage, NewMessage } from '../message-store.ts';
 import { DeliveryStatus, TriggerType } from '../records.ts';
+import { prepared } from './claim-queries.ts';
 import { type Queryable, quoteIdent } from './database.ts';
 import type { Settled } from './group-commit.ts';
 
@@ -45,8 +47,10 @@ export async function writeMessages(
   schema: string,
   inputs: readonly NewMessage[],
   notifyChannel: string,
+  /** `client` is one of Herald's own pooled connections: run the hot statements prepared. */
+  own = false,
 ): Promise<WrittenMessages> {
-  const t = tableNames(schema);
+  const t = { ...tableNames(schema), own };
   const results: (Settled<CreatedMessage> | undefined)[] = inputs.map(() => undefined);
   const fail = (index: number, error: unknown) => {
     results[index] = { ok: false, error };
@@ -112,7 +116,24 @@ function tableNames(schema: string) {
     deliveries: `${s}.deliveries`,
   };
 }
-type Tables = ReturnType<typeof tableNames>;
+type Tables = ReturnType<typeof tableNames> & { own: boolean };
+
+/**
+ * Runs a statement of every publish; on Herald's own connections as a named statement (see
+ * `prepared`), which spares the server parsing and planning it for each batch. Both plans are
+ * fixed whatever the statistics say (primary-key and `endpoints_app` look-ups, inserts). Never
+ * on a caller's connection (library mode), whose statement names are its own.
+ */
+function runHot<R extends pg.QueryResultRow>(
+  client: Queryable,
+  t: Tables,
+  text: string,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
+  if (!t.own) return client.query<R>(text, values);
+  // `own` is set only by pgMessages, whose client is a pg.PoolClient.
+  return (client as pg.ClientBase).query<R>(prepared({ text, values }));
+}
 
 /**
  * The application each message goes to, creating inline applications first. An application
@@ -208,12 +229,14 @@ async function readFanOutTargets(
   const targets: FanOutTargets = { apps: new Map(), endpointIds: new Set() };
   if (appIds.size === 0) return targets;
   // JSON columns come back as text and are parsed here, whatever the connection's parsers.
-  const { rows } = await client.query<{
+  const { rows } = await runHot<{
     app_id: string;
     id: string | null;
     event_types: string | null;
     channels: string | null;
   }>(
+    client,
+    t,
     `SELECT a.id AS app_id, e.id, e.event_types::text AS event_types, e.channels::text AS channels
      FROM ${t.applications} a LEFT JOIN ${t.endpoints} e ON e.app_id = a.id AND NOT e.disabled
      WHERE a.id = ANY($1::text[])`,
@@ -271,7 +294,9 @@ async function insertMessagesAndDeliveries(
     })),
   );
   // A SELECT in WITH runs only when referred to: the last WHERE does, once, before any row.
-  const { rows } = await client.query<{ id: string }>(
+  const { rows } = await runHot<{ id: string }>(
+    client,
+    t,
     `WITH m AS (
        INSERT INTO ${t.messages} (id, app_id, event_id, event_type, payload, channels, created_at, expires_at,
          trace_parent, trace_state)

@@ -119,7 +119,7 @@ export function pgMessages(db: PgDatabase, due: DueNotifications): MessageStore 
     try {
       return await db.transaction(async (client) => {
         written = undefined;
-        const result = await writeMessages(client, schema, inputs, due.channel);
+        const result = await writeMessages(client, schema, inputs, due.channel, true);
         check?.(result.results);
         // Set last: from here on only the COMMIT is left.
         written = result;

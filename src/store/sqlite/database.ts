@@ -23,9 +23,9 @@ export function openSqliteDatabase(options: SqliteOptions): Database.Database {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   // Hot-path tuning (see bench/throughput). Temporary b-trees (sorts, IN lists) stay in memory.
-  // A larger page cache (16 MiB, default 2 MiB) keeps the queue's indexes resident. The WAL
-  // checkpoint interval stays at SQLite's 1,000 pages: a larger one means fewer but longer
-  // checkpoints, each blocking the event loop (a latency risk). No mmap: its pages count in
+  // A larger page cache (16 MiB, default 2 MiB) keeps the queue's indexes resident. WAL
+  // checkpoints stay at SQLite's 1,000 pages here; the store moves them to a worker thread
+  // (wal-checkpointer.ts) so they no longer block the event loop. No mmap: its pages count in
   // the process's resident memory.
   db.pragma('temp_store = MEMORY');
   db.pragma('cache_size = -16384');

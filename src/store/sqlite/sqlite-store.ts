@@ -14,6 +14,12 @@ import { sqliteMessages } from './messages.ts';
 import { sqliteRetention } from './retention.ts';
 import { sqliteStats } from './stats.ts';
 import { sqliteTokens } from './tokens.ts';
+import { startWalCheckpointer } from './wal-checkpointer.ts';
+
+/** How often the checkpoint worker moves the WAL into the database file. */
+const CHECKPOINT_INTERVAL_MS = 100;
+/** WAL size (pages) at which the main connection checkpoints by itself (SQLite's default: 1,000). */
+const BACKSTOP_CHECKPOINT_PAGES = 10_000;
 
 /** A SQLite store, with the database handle tests reach for. */
 export interface SqliteStore extends Store {
@@ -31,6 +37,13 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const db = openSqliteDatabase(options);
   const box = options.secretBox ?? clearTextBox;
   const ping = db.prepare('SELECT 1');
+  const checkpointer =
+    options.path === ':memory:'
+      ? null
+      : startWalCheckpointer({ path: options.path, intervalMs: CHECKPOINT_INTERVAL_MS });
+  // The main connection checkpoints only as a backstop, if the worker falls behind (or fails),
+  // so the WAL cannot grow without bound.
+  if (checkpointer !== null) db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
   return {
     backend: 'sqlite',
     db,
@@ -50,6 +63,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
       ping.get();
     },
     async close() {
+      await checkpointer?.stop();
       if (db.open) db.close();
     },
   };
