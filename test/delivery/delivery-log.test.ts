@@ -38,7 +38,8 @@ describe('delivery log lines', () => {
     const fine = await seedEndpoint(h.store, h.seeded, `${base}/fine`);
     const message = await publish(h.store, h.seeded, h.clock);
     h.dispatcher.wake();
-    await until(h, message.id, (s) => s !== DeliveryStatus.pending);
+    // Finished: a claimed delivery is `sending` until its outcome is recorded.
+    await until(h, message.id, (s) => s === DeliveryStatus.success || s === DeliveryStatus.fail);
 
     const attempts = h.attempts();
     const failedFlaky = attempts.find((a) => a.endpointId === flaky.id && a.status !== 0);
