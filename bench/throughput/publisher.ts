@@ -88,33 +88,45 @@ export async function publishClosedLoop(
 }
 
 /**
- * Open loop at a fixed rate: message i is due at start + i / rate, whatever happened to the
- * ones before it (requests beyond the pool's connections queue in the client).
+ * Open loop at a fixed rate: call i is due at start + i / rate, whatever happened to the ones
+ * before it. Calls `send(i)` without awaiting it, waits for them all, and returns how far behind
+ * its schedule the loop fell at worst (ms). Shared with the comparison suite.
  */
-export async function publishAtRate(
-  target: Target,
+export async function runOpenLoop(
   ratePerSecond: number,
   durationSeconds: number,
-): Promise<PublishResult> {
-  const result = emptyResult();
+  send: (seq: number) => Promise<void>,
+): Promise<number> {
   const count = Math.round(ratePerSecond * durationSeconds);
   const inFlight: Promise<void>[] = [];
   const start = performance.now();
   let next = 0;
+  let maxLagMs = 0;
   await new Promise<void>((resolve) => {
     const tick = () => {
       const elapsed = performance.now() - start;
       const due = Math.min(count, Math.floor((elapsed * ratePerSecond) / 1000) + 1);
-      if (next < due) {
-        result.maxLagMs = Math.max(result.maxLagMs, elapsed - (next * 1000) / ratePerSecond);
-      }
-      while (next < due) inFlight.push(sendOne(target, next++, result));
+      if (next < due) maxLagMs = Math.max(maxLagMs, elapsed - (next * 1000) / ratePerSecond);
+      while (next < due) inFlight.push(send(next++));
       if (next < count) setTimeout(tick, 1);
       else resolve();
     };
     tick();
   });
   await Promise.all(inFlight);
+  return maxLagMs;
+}
+
+/** `runOpenLoop` of `target`'s requests (requests beyond the pool's connections queue in the client). */
+export async function publishAtRate(
+  target: Target,
+  ratePerSecond: number,
+  durationSeconds: number,
+): Promise<PublishResult> {
+  const result = emptyResult();
+  result.maxLagMs = await runOpenLoop(ratePerSecond, durationSeconds, (seq) =>
+    sendOne(target, seq, result),
+  );
   return finish(result);
 }
 

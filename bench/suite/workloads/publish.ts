@@ -1,7 +1,7 @@
 // How the workloads publish through a contender: closed loop one at a time, closed loop in
 // chunks, or open loop at a fixed rate. Every message is made when it is sent, so its `sentAt`
 // is the moment the contender was handed it.
-import { payloadJson } from '../../throughput/publisher.ts';
+import { payloadJson, runOpenLoop } from '../../throughput/publisher.ts';
 import { monotonicMs, percentile } from '../../throughput/stats.ts';
 import type { BenchMessage, ContenderInstance } from '../contender.ts';
 
@@ -112,26 +112,9 @@ export async function publishAtRate(
   durationSeconds: number,
 ): Promise<PublishOutcome> {
   const tally = new Tally();
-  const count = Math.round(ratePerSecond * durationSeconds);
-  const inFlight: Promise<void>[] = [];
-  const start = performance.now();
-  let next = 0;
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const elapsed = performance.now() - start;
-      const due = Math.min(count, Math.floor((elapsed * ratePerSecond) / 1000) + 1);
-      if (next < due) {
-        tally.maxLagMs = Math.max(tally.maxLagMs, elapsed - (next * 1000) / ratePerSecond);
-      }
-      while (next < due) {
-        const message = benchMessage(runId, next++);
-        inFlight.push(tally.call(1, () => instance.publish(message)));
-      }
-      if (next < count) setTimeout(tick, 1);
-      else resolve();
-    };
-    tick();
+  tally.maxLagMs = await runOpenLoop(ratePerSecond, durationSeconds, (seq) => {
+    const message = benchMessage(runId, seq);
+    return tally.call(1, () => instance.publish(message));
   });
-  await Promise.all(inFlight);
   return tally.outcome();
 }
