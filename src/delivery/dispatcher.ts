@@ -18,7 +18,7 @@ import type { DeliveryObserver } from './delivery-observer.ts';
 import { type Admission, createEndpointProtection } from './endpoint-protection.ts';
 import type { HostLookup } from './guarded-connect.ts';
 import { createOutcomeBuffer } from './outcome-buffer.ts';
-import { createDeliverySender } from './sender-pools.ts';
+import { createDeliverySender, tenantConnectionsPerOrigin } from './sender-pools.ts';
 import { createSlots } from './slots.ts';
 import { createWakeSignal } from './wake-signal.ts';
 
@@ -159,8 +159,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     slots,
     breaker,
     leaseMs,
-    // As many as the sender's connections per origin: a higher cap could not be used.
-    maxConcurrencyCap: Math.max(64, config.endpointConcurrency),
+    // No endpoint can use more than every slot of the process (the sender's connections per
+    // origin are as many).
+    maxConcurrencyCap: tenantConnectionsPerOrigin(config),
     refreshMs: tuning.maxIdleMs,
     logger,
   });

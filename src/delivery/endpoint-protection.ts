@@ -52,7 +52,7 @@ export interface EndpointProtectionDeps {
   breaker: CircuitSettings | null;
   /** A probe holds the circuit this long (the claim lease). */
   leaseMs: number;
-  /** Most concurrent connections per origin: a higher `maxConcurrency` could not be used. */
+  /** The highest `maxConcurrency` that applies: an endpoint's own cap above it is cut to it. */
   maxConcurrencyCap: number;
   refreshMs: number;
   logger: Logger;

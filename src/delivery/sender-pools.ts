@@ -31,6 +31,19 @@ function createSenderPools(pools: { tenant: Sender; operational: Sender }): Send
 }
 
 /**
+ * Keep-alive connections per origin of the tenants' pool: as many as the process has delivery
+ * slots. The dispatcher's slots are what bound concurrency, per endpoint and in total; the pool
+ * must not add a cap of its own per origin, or endpoints sharing a host (many tenants behind one
+ * SaaS receiver, or one receiver serving several paths) would share its connections, and a slow
+ * endpoint holding them all would queue its healthy neighbours' attempts behind its own.
+ */
+export function tenantConnectionsPerOrigin(
+  config: Pick<Config, 'deliveryConcurrency' | 'endpointConcurrency'>,
+): number {
+  return Math.max(config.deliveryConcurrency, config.endpointConcurrency);
+}
+
+/**
  * The dispatcher's sender for this configuration. Refused connections are logged for the
  * operator (see refusal-log.ts). An `httpDispatcher` (tests) replaces both pools and bypasses
  * the guard.
@@ -41,6 +54,7 @@ export function createDeliverySender(
     | 'allowNetworks'
     | 'endpointHttpsOnly'
     | 'deliveryTimeoutMs'
+    | 'deliveryConcurrency'
     | 'endpointConcurrency'
     | 'operationalWebhookUrl'
   >,
@@ -49,7 +63,7 @@ export function createDeliverySender(
   const onRefused = createRefusalLog(options.logger);
   const tenant = createSender({
     timeoutMs: config.deliveryTimeoutMs,
-    connectionsPerOrigin: Math.max(64, config.endpointConcurrency),
+    connectionsPerOrigin: tenantConnectionsPerOrigin(config),
     dispatcher: options.httpDispatcher,
     connect: guardedConnectFor(config, options.lookup, onRefused),
   });

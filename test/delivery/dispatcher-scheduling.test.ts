@@ -55,6 +55,43 @@ describe('dispatcher: scheduling, isolation, batching and shutdown', () => {
     assert.equal(h.attempts().filter((a) => a.endpointId === stuck.id).length, 0);
   });
 
+  it('a hanging endpoint at full concurrency does not hold up another endpoint on the same host', async () => {
+    // Both endpoints are paths of one receiver, so one origin: the connection pool must not
+    // cap the origin at one endpoint's concurrency (the default 64), or the hanging endpoint's
+    // attempts would take every connection and the healthy one's would queue behind them.
+    // Queued before the dispatcher starts, so that its claims take whole shares up to the cap
+    // (on PostgreSQL each publish's NOTIFY would otherwise wake it for the first one alone).
+    const h = await suite.start({
+      start: false,
+      env: { HERALD_DELIVERY_TIMEOUT_MS: '30000', HERALD_RETRY_SCHEDULE: '3600' },
+    });
+    const perEndpoint = h.config.endpointConcurrency;
+    assert.equal(perEndpoint, 64, 'the default per-endpoint concurrency');
+    await seedEndpoint(
+      h.store,
+      h.seeded,
+      h.receiver.endpoint('/hanging', () => ({ hang: true })),
+      { eventTypes: ['hanging'] },
+    );
+    await seedEndpoint(h.store, h.seeded, h.receiver.endpoint('/neighbour'), {
+      eventTypes: ['neighbour'],
+    });
+    for (let i = 0; i < perEndpoint + 8; i++) {
+      await publish(h.store, h.seeded, h.clock, { i }, 'hanging');
+    }
+    await h.dispatcher.start();
+    await h.receiver.waitForRequests(perEndpoint, { path: '/hanging' });
+
+    const neighbour: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      neighbour.push((await publish(h.store, h.seeded, h.clock, { i }, 'neighbour')).id);
+    }
+    h.dispatcher.wake();
+    await h.receiver.waitForRequests(20, { path: '/neighbour', timeoutMs: 5000 });
+    await h.store.waitUntil(() => allSucceeded(h, neighbour));
+    assert.equal(h.receiver.requestsTo('/hanging').length, perEndpoint, 'still exactly its slots');
+  });
+
   it('records outcomes in batches, not one transaction per delivery', async () => {
     // Published before the dispatcher starts: on PostgreSQL each publish's NOTIFY would
     // otherwise wake it for every message as it arrives.
