@@ -176,6 +176,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let loopDone: Promise<void> = Promise.resolve();
   let draining: Promise<void> | undefined;
   let lastClaimAt = 0;
+  /** The outcome write in flight while the loop claims (see `writeOutcomes`), if any. */
+  let writing: Promise<void> | null = null;
+  /** False after a write failed, until one succeeds: writes then come before any claim. */
+  let writesHealthy = true;
 
   /** Writes the waiting outcomes, telling the observer how it went. */
   async function flushOutcomes(): Promise<void> {
@@ -192,7 +196,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   function flushDue(): boolean {
     const waiting = outcomes.size();
-    if (waiting === 0) return false;
+    if (waiting === 0 || writing !== null) return false;
     return (
       waiting >= tuning.maxFlushBatch ||
       attempts.inFlight() === 0 ||
@@ -280,10 +284,39 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     return more;
   }
 
+  /**
+   * Writes the waiting outcomes. When they are all successful attempts and writes succeed, the
+   * write goes on beside the next claim rather than before it: on PostgreSQL each is a round
+   * trip of several milliseconds, and endpoints' free slots would wait for both in turn.
+   * Otherwise it comes first: a failure may open a circuit or disable an endpoint, which the
+   * next claim must know, and a hand-back must be queued again. After a write failed, writes
+   * come first and throw (the loop backs off), so that nothing more is claimed while outcomes
+   * cannot be recorded; the first to succeed ends that.
+   */
+  async function writeOutcomes(): Promise<void> {
+    if (!writesHealthy || !outcomes.allSucceeded()) {
+      await flushOutcomes();
+      writesHealthy = true;
+      return;
+    }
+    writing = flushOutcomes()
+      .catch((error: unknown) => {
+        writesHealthy = false;
+        logger.error({ err: error }, 'recording delivery outcomes failed; trying again first');
+      })
+      .finally(() => {
+        writing = null;
+        wakeSignal.signal();
+      });
+  }
+
   /** How long to sleep: until the next flush, the next delivery falling due, or maxIdleMs. */
   async function sleepMs(): Promise<number> {
     let ms = tuning.maxIdleMs;
-    if (outcomes.size() > 0) ms = Math.min(ms, tuning.flushIntervalMs - outcomes.age());
+    // A write in flight signals when it ends; the next one waits for it.
+    if (outcomes.size() > 0 && writing === null) {
+      ms = Math.min(ms, tuning.flushIntervalMs - outcomes.age());
+    }
     if (ms > 0 && slots.claimLimit(1) > 0) {
       // What was due by the last claim and not taken waits for slots, which signal when free.
       const due = await store.nextDueAt(lastClaimAt);
@@ -314,7 +347,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   async function loop(): Promise<void> {
     while (state === 'running') {
       try {
-        if (flushDue()) await flushOutcomes();
+        // Outcomes that must be written before the next claim wait for a write in flight.
+        if (writing !== null && !outcomes.allSucceeded()) await writing;
+        if (flushDue()) await writeOutcomes();
         if (state !== 'running') break;
         if (await claimAndStart()) continue;
         await wakeSignal.wait(await sleepMs());
@@ -332,6 +367,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     unsubscribeDue = undefined;
     wakeSignal.signal();
     await loopDone;
+    await writing;
     if (wasRunning) {
       await attempts.whenIdle(timeoutMs);
       const now = clock();

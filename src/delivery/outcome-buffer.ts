@@ -9,6 +9,11 @@ import type { Store } from '../store/store.ts';
 export interface OutcomeBuffer {
   add(outcome: DeliveryOutcome, event?: AttemptEvent | null): void;
   size(): number;
+  /**
+   * Whether every waiting outcome is a successful attempt: writing them changes no endpoint's
+   * health (no circuit opens, no endpoint is disabled) and hands nothing back to the queue.
+   */
+  allSucceeded(): boolean;
   /** Milliseconds since the oldest waiting outcome was added (0 when empty). */
   age(): number;
   /**
@@ -58,11 +63,15 @@ export function createOutcomeBuffer(deps: OutcomeBufferDeps): OutcomeBuffer {
   const autoDisableMs = deps.autoDisableAfterHours * 3_600_000;
   let entries: Entry[] = [];
   let firstAddedAt = 0;
+  /** Waiting outcomes other than successful attempts. */
+  let eventful = 0;
+  const isEventful = (o: DeliveryOutcome) => o.kind !== 'attempted' || o.next.status !== 'success';
 
   /** Puts a batch that could not be written back in front of what came since. */
   function keep(batch: Entry[], addedAt: number): void {
     entries = batch.concat(entries);
     firstAddedAt = addedAt;
+    for (const e of batch) if (isEventful(e.outcome)) eventful++;
   }
 
   function announceCircuits(changes: readonly CircuitChange[]): void {
@@ -110,14 +119,17 @@ export function createOutcomeBuffer(deps: OutcomeBufferDeps): OutcomeBuffer {
     add(outcome, event) {
       if (entries.length === 0) firstAddedAt = performance.now();
       entries.push({ outcome, event: event ?? null });
+      if (isEventful(outcome)) eventful++;
     },
     size: () => entries.length,
+    allSucceeded: () => eventful === 0,
     age: () => (entries.length === 0 ? 0 : performance.now() - firstAddedAt),
     async flush() {
       if (entries.length === 0) return;
       const batch = entries;
       const batchAddedAt = firstAddedAt;
       entries = [];
+      eventful = 0;
       const now = clock();
       const options = {
         now,

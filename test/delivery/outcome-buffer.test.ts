@@ -55,7 +55,35 @@ function buffer(store: ReturnType<typeof fakeStore>, published: AttemptEvent[][]
 /** A stand-in operational event, told apart by its delivery id. */
 const eventFor = (deliveryId: string) => ({ trigger: deliveryId }) as unknown as AttemptEvent;
 
+/** A successful attempt's outcome (only `kind` and `next` matter to the buffer itself). */
+const succeeded = (
+  deliveryId: string,
+  next: { status: 'success' | 'fail' } = { status: 'success' },
+) => ({ kind: 'attempted', deliveryId, next }) as unknown as DeliveryOutcome;
+
 describe('outcome buffer', () => {
+  it('tells whether every waiting outcome is a successful attempt, across writes and outages', async () => {
+    const store = fakeStore(new Set());
+    const outcomes = buffer(store);
+    assert.equal(outcomes.allSucceeded(), true, 'empty');
+    outcomes.add(succeeded('dlv_1'));
+    assert.equal(outcomes.allSucceeded(), true);
+    outcomes.add(succeeded('dlv_2', { status: 'fail' }));
+    assert.equal(outcomes.allSucceeded(), false, 'a failed attempt');
+    await outcomes.flush();
+    assert.equal(outcomes.allSucceeded(), true, 'written');
+    outcomes.add(released('dlv_3'));
+    assert.equal(outcomes.allSucceeded(), false, 'a hand-back');
+    store.down = true;
+    await assert.rejects(outcomes.flush());
+    outcomes.add(succeeded('dlv_4'));
+    assert.equal(outcomes.allSucceeded(), false, 'the kept hand-back still waits');
+    store.down = false;
+    await outcomes.flush();
+    assert.deepEqual(store.written, ['dlv_1', 'dlv_2', 'dlv_3', 'dlv_4']);
+    assert.equal(outcomes.allSucceeded(), true);
+  });
+
   it('writes the good outcomes of a batch that one bad outcome made fail, and drops the bad one', async () => {
     const store = fakeStore(new Set(['dlv_bad']));
     const outcomes = buffer(store);
