@@ -54,6 +54,16 @@ export function sqliteDeliveryClaims(
        WHERE endpoint_id = @endpointId AND ${DUE} AND due_at <= @now ORDER BY due_at LIMIT @limit)
      RETURNING *`,
   );
+  // Whether a fresh claim would find anything: most find nothing (what was published since the
+  // last look belongs to endpoints left out as backlogged), and a read needs no write lock.
+  const anyDue = db
+    .prepare(
+      `SELECT 1 FROM deliveries
+       WHERE ${DUE} AND due_at >= @from AND due_at <= @now
+         AND endpoint_id NOT IN (SELECT value FROM json_each(@exclude))
+       LIMIT 1`,
+    )
+    .pluck();
   const releaseAll = db.prepare(
     `UPDATE deliveries SET status = ${DeliveryStatus.pending}, due_at = ?, updated_at = ?
      WHERE status = ${DeliveryStatus.sending}`,
@@ -140,13 +150,19 @@ export function sqliteDeliveryClaims(
 
   return {
     async claimDueDeliveries(request) {
+      const from = request.dueFrom ?? Number.MIN_SAFE_INTEGER;
+      const exclude = JSON.stringify(request.excludeEndpointIds);
+      // Nothing else claims on SQLite (one dispatcher per file), so what this read finds stays
+      // claimable until the transaction. A row committed just after it is no different from one
+      // committed just after a claim: its publish wakes the dispatcher for another look.
+      if (anyDue.get({ from, now: request.now, exclude }) === undefined) return [];
       return withoutCommitSync(db, () =>
         claimDueTx.immediate({
           now: request.now,
-          from: request.dueFrom ?? Number.MIN_SAFE_INTEGER,
+          from,
           limit: request.limit,
           leaseUntil: request.now + request.leaseMs,
-          exclude: JSON.stringify(request.excludeEndpointIds),
+          exclude,
           perEndpoint: request.perEndpointLimit,
         }),
       );
