@@ -18,6 +18,7 @@ import type { DeliveryObserver } from './delivery-observer.ts';
 import { type Admission, createEndpointProtection } from './endpoint-protection.ts';
 import type { HostLookup } from './guarded-connect.ts';
 import { createOutcomeBuffer } from './outcome-buffer.ts';
+import { createOutcomeWriter } from './outcome-writer.ts';
 import { createDeliverySender, tenantConnectionsPerOrigin } from './sender-pools.ts';
 import { createSlots } from './slots.ts';
 import { createWakeSignal } from './wake-signal.ts';
@@ -150,6 +151,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     },
     onError: (error) => logger.error({ err: error }, 'recording an attempt failed'),
   });
+  const writer = createOutcomeWriter({
+    outcomes,
+    tuning,
+    inFlight: () => attempts.inFlight(),
+    wake: () => wakeSignal.signal(),
+    logger,
+    observer: deps.observer,
+  });
   // Long enough that a lease never lapses under an attempt still running; when it does lapse
   // (this process died), another dispatcher on the same database takes the delivery over.
   const leaseMs = claimLeaseMs(config);
@@ -176,34 +185,6 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let loopDone: Promise<void> = Promise.resolve();
   let draining: Promise<void> | undefined;
   let lastClaimAt = 0;
-  /** The outcome write in flight while the loop claims (see `writeOutcomes`), if any. */
-  let writing: Promise<void> | null = null;
-  /** False after a write failed, until one succeeds: writes then come before any claim. */
-  let writesHealthy = true;
-
-  /** Writes the waiting outcomes, telling the observer how it went. */
-  async function flushOutcomes(): Promise<void> {
-    const count = outcomes.size();
-    const started = performance.now();
-    try {
-      await outcomes.flush();
-      deps.observer?.outcomesRecorded?.(count, performance.now() - started, true);
-    } catch (error) {
-      deps.observer?.outcomesRecorded?.(count, performance.now() - started, false);
-      throw error;
-    }
-  }
-
-  function flushDue(): boolean {
-    const waiting = outcomes.size();
-    if (waiting === 0 || writing !== null) return false;
-    return (
-      waiting >= tuning.maxFlushBatch ||
-      attempts.inFlight() === 0 ||
-      outcomes.age() >= tuning.flushIntervalMs
-    );
-  }
-
   /**
    * Starts what a claim returned as `admitted` says (endpoint-protection.ts), or hands it back
    * (stopping, no room, out of throttled sends, circuit open) or drops it. Every outcome carries
@@ -284,39 +265,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     return more;
   }
 
-  /**
-   * Writes the waiting outcomes. When they are all successful attempts and writes succeed, the
-   * write goes on beside the next claim rather than before it: on PostgreSQL each is a round
-   * trip of several milliseconds, and endpoints' free slots would wait for both in turn.
-   * Otherwise it comes first: a failure may open a circuit or disable an endpoint, which the
-   * next claim must know, and a hand-back must be queued again. After a write failed, writes
-   * come first and throw (the loop backs off), so that nothing more is claimed while outcomes
-   * cannot be recorded; the first to succeed ends that.
-   */
-  async function writeOutcomes(): Promise<void> {
-    if (!writesHealthy || !outcomes.allSucceeded()) {
-      await flushOutcomes();
-      writesHealthy = true;
-      return;
-    }
-    writing = flushOutcomes()
-      .catch((error: unknown) => {
-        writesHealthy = false;
-        logger.error({ err: error }, 'recording delivery outcomes failed; trying again first');
-      })
-      .finally(() => {
-        writing = null;
-        wakeSignal.signal();
-      });
-  }
-
   /** How long to sleep: until the next flush, the next delivery falling due, or maxIdleMs. */
   async function sleepMs(): Promise<number> {
     let ms = tuning.maxIdleMs;
-    // A write in flight signals when it ends; the next one waits for it.
-    if (outcomes.size() > 0 && writing === null) {
-      ms = Math.min(ms, tuning.flushIntervalMs - outcomes.age());
-    }
+    ms = Math.min(ms, writer.msUntilDue());
     if (ms > 0 && slots.claimLimit(1) > 0) {
       // What was due by the last claim and not taken waits for slots, which signal when free.
       const due = await store.nextDueAt(lastClaimAt);
@@ -347,9 +299,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   async function loop(): Promise<void> {
     while (state === 'running') {
       try {
-        // Outcomes that must be written before the next claim wait for a write in flight.
-        if (writing !== null && !outcomes.allSucceeded()) await writing;
-        if (flushDue()) await writeOutcomes();
+        await writer.beforeClaim();
         if (state !== 'running') break;
         if (await claimAndStart()) continue;
         await wakeSignal.wait(await sleepMs());
@@ -367,7 +317,6 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     unsubscribeDue = undefined;
     wakeSignal.signal();
     await loopDone;
-    await writing;
     if (wasRunning) {
       await attempts.whenIdle(timeoutMs);
       const now = clock();
@@ -389,7 +338,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         );
       }
       try {
-        await flushOutcomes();
+        await writer.flushAll();
       } catch (error) {
         logger.error(
           { err: error },

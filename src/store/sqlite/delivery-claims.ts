@@ -9,6 +9,9 @@ import type { EndpointRow } from './endpoints.ts';
 import { type MessageRow, toMessage } from './messages.ts';
 
 const DUE = `status IN (${DeliveryStatus.pending}, ${DeliveryStatus.sending})`;
+/** A fresh claim's rows: due from the planner's cursor to now, of endpoints not left out. */
+const FRESH = `${DUE} AND due_at >= @from AND due_at <= @now
+         AND endpoint_id NOT IN (SELECT value FROM json_each(@exclude))`;
 
 /**
  * The hot SQL of the queue: claiming due deliveries under a lease. A claimed delivery is
@@ -26,8 +29,7 @@ export function sqliteDeliveryClaims(
     `UPDATE deliveries SET status = ${DeliveryStatus.sending}, due_at = @leaseUntil, updated_at = @now
      WHERE id IN (
        SELECT id FROM deliveries
-       WHERE ${DUE} AND due_at >= @from AND due_at <= @now
-         AND endpoint_id NOT IN (SELECT value FROM json_each(@exclude))
+       WHERE ${FRESH}
        ORDER BY due_at LIMIT @limit)
      RETURNING *`,
   );
@@ -36,8 +38,7 @@ export function sqliteDeliveryClaims(
   const claimShared = db.prepare(
     `WITH due AS (
        SELECT id, endpoint_id, due_at FROM deliveries
-       WHERE ${DUE} AND due_at >= @from AND due_at <= @now
-         AND endpoint_id NOT IN (SELECT value FROM json_each(@exclude))
+       WHERE ${FRESH}
        ORDER BY due_at LIMIT @scan),
      ranked AS (
        SELECT id, due_at, row_number() OVER (PARTITION BY endpoint_id ORDER BY due_at, id) AS rn
@@ -59,8 +60,7 @@ export function sqliteDeliveryClaims(
   const anyDue = db
     .prepare(
       `SELECT 1 FROM deliveries
-       WHERE ${DUE} AND due_at >= @from AND due_at <= @now
-         AND endpoint_id NOT IN (SELECT value FROM json_each(@exclude))
+       WHERE ${FRESH}
        LIMIT 1`,
     )
     .pluck();
